@@ -146,23 +146,30 @@ async def provision_accounts(settings: Settings, secrets: Secrets) -> dict[str, 
         if not paths.coordinator_password.exists():
             write_private(paths.coordinator_password, secrets_module.token_urlsafe(12) + "\n")
         coordinator_password = paths.coordinator_password.read_text().strip()
-        await _ensure_account(
+        made = await _ensure_account(
             admin,
             coordinator_id,
             settings.coordinator_localpart,
             coordinator_password,
             displayname="Koordinator",
         )
-        return await _ensure_coordinators_room(
-            settings, admin, coordinator_id, coordinator_password
-        )
+        # Registration opens a session; it makes the room and is then closed, so the
+        # coordinator's Element shows no stray unverified device.
+        token = made["access_token"] if made else None
+        try:
+            return await _ensure_coordinators_room(
+                settings, admin, coordinator_id, coordinator_password, token
+            )
+        finally:
+            if token:
+                await admin.request("POST", "/_matrix/client/v3/logout", token=token, json={})
 
 
 async def _ensure_bot(settings: Settings, secrets: Secrets, admin: SynapseAdmin, bot: str) -> None:
     bot_settings = getattr(settings, bot)
     user_id = settings.user_id(bot_settings.localpart)
     password = secrets.bot_password(bot)
-    await _ensure_account(
+    made = await _ensure_account(
         admin,
         user_id,
         bot_settings.localpart,
@@ -174,12 +181,16 @@ async def _ensure_bot(settings: Settings, secrets: Secrets, admin: SynapseAdmin,
     path = credentials_path(settings, bot)
     if BotCredentials.load(path) is None:
         # The bot's one device: made here once, restored by the bot at every start.
-        login = await admin.login(user_id, password)
+        login = made or await admin.login(user_id, password)
         BotCredentials(login["user_id"], login["device_id"], login["access_token"]).save(path)
 
 
 async def _ensure_coordinators_room(
-    settings: Settings, admin: SynapseAdmin, coordinator_id: str, coordinator_password: str
+    settings: Settings,
+    admin: SynapseAdmin,
+    coordinator_id: str,
+    coordinator_password: str,
+    token: str | None,
 ) -> dict[str, str]:
     database = Database(settings.db_url)
     try:
@@ -198,7 +209,7 @@ async def _ensure_coordinators_room(
                 )
         if room_id is None:
             room_id = await _create_coordinators_room(
-                settings, admin, coordinator_id, coordinator_password
+                settings, admin, coordinator_id, coordinator_password, token
             )
             async with database.session() as session:
                 session.add(DeploymentFact(key=FACT_COORDINATORS_ROOM, value=room_id))
@@ -208,11 +219,16 @@ async def _ensure_coordinators_room(
 
 
 async def _create_coordinators_room(
-    settings: Settings, admin: SynapseAdmin, coordinator_id: str, coordinator_password: str
+    settings: Settings,
+    admin: SynapseAdmin,
+    coordinator_id: str,
+    coordinator_password: str,
+    token: str | None,
 ) -> str:
     bots = [settings.user_id(getattr(settings, bot).localpart) for bot in BOTS]
-    login = await admin.login(coordinator_id, coordinator_password)
-    token = login["access_token"]
+    own_session = token is None
+    if token is None:
+        token = (await admin.login(coordinator_id, coordinator_password))["access_token"]
     try:
         room = await admin.request(
             "POST",
@@ -265,7 +281,8 @@ async def _create_coordinators_room(
     finally:
         # The session used to create the room is closed, so the coordinator's own
         # Element shows no stray unverified device.
-        await admin.request("POST", "/_matrix/client/v3/logout", token=token, json={})
+        if own_session:
+            await admin.request("POST", "/_matrix/client/v3/logout", token=token, json={})
 
 
 async def init(settings: Settings) -> dict[str, str]:

@@ -1,0 +1,529 @@
+"""The one nio client lifecycle both bots use.
+
+Log in once and keep the access token and device ID in the data folder; restore
+that login at every start (never a new device, never a logout at shutdown); keep
+the E2EE store in the data folder; first sync with full state whose history is not
+acted on; store ``next_batch`` only after a batch is handled; never act on an event
+twice; auto-join direct invites; answer visibly when a message cannot be
+decrypted; ride out Synapse being down with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import nio
+from sqlalchemy import select
+
+from bots.common import metrics
+from bots.common.commands import CommandTable, Invocation, Permission, Where
+from bots.common.messages import Messages
+from bots.common.permissions import is_coordinator
+from connec.clock import Clock, SystemClock
+from connec.db import Database
+from connec.i18n import normalise_language
+from connec.models import BotSyncState, DeploymentFact, DirectRoom, HandledEvent, Person
+from connec.provision import FACT_COORDINATORS_ROOM, BotCredentials, credentials_path
+from connec.secrets import load_secrets
+from connec.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT_MS = 30_000
+# Events this much older than the bot's first sync are history, not requests.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+def txn_id(*parts: str) -> str:
+    """A deterministic Matrix transaction ID, so a resend after a crash is deduplicated."""
+    return "connec-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass
+class MessageContext:
+    """One message a bot is acting on, with what it needs to answer."""
+
+    runtime: BotRuntime
+    room: nio.MatrixRoom
+    event: nio.Event
+    sender: str
+    body: str
+    where: Where
+    lang: str
+    invocation: Invocation | None = None
+    _replies: int = field(default=0)
+
+    @property
+    def args(self) -> str:
+        return self.invocation.args if self.invocation else ""
+
+    async def reply(self, template: str, **values: Any) -> str | None:
+        """Answer in the same room, in the person's language; safe to repeat after a crash."""
+        self._replies += 1
+        return await self.runtime.send(
+            self.room.room_id,
+            template,
+            self.lang,
+            txn=txn_id(self.event.event_id, str(self._replies)),
+            **values,
+        )
+
+
+class Bot:
+    """What differs between bots. Subclasses set ``name``, ``commands``, ``messages``."""
+
+    name: str
+    commands: CommandTable
+    messages: Messages
+
+    def should_join(self, runtime: BotRuntime, room_id: str, inviter: str, direct: bool) -> bool:
+        return direct or room_id == runtime.coordinators_room_id
+
+    async def greet(self, runtime: BotRuntime, room_id: str, person: str, lang: str) -> None:
+        await runtime.send(room_id, "greeting.html", lang, txn=txn_id("greet", room_id))
+
+    async def on_text(self, ctx: MessageContext) -> None:
+        """Words that are not a command. By default: a gentle pointer to help, in direct rooms."""
+        if ctx.where is Where.DIRECT:
+            await ctx.reply("not_understood.html", help_word=self.help_word(ctx.lang))
+
+    async def on_reaction(
+        self, runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent
+    ) -> None:
+        """Reactions (e.g. ✅ to confirm); nothing by default."""
+
+    def help_word(self, lang: str) -> str:
+        found = self.commands.find("help")
+        return found[0].name(lang) if found else "help"
+
+
+class BotRuntime:
+    """Runs one bot against Synapse until stopped."""
+
+    def __init__(self, settings: Settings, bot: Bot, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.bot = bot
+        self.clock = clock or SystemClock()
+        self.bot_settings = getattr(settings, bot.name)
+        self.user_id = settings.user_id(self.bot_settings.localpart)
+        self.folder = settings.paths.bot(bot.name)
+        self.db = Database(settings.db_url)
+        self.ready = asyncio.Event()
+        self.coordinators_room_id: str | None = None
+        self.client: nio.AsyncClient | None = None
+        self._stopping = asyncio.Event()
+        self._ignore_before: datetime | None = None
+
+    # Lifecycle ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Log in (or restore the login), sync until :meth:`stop`, then close without logout."""
+        try:
+            self.client = await self._login()
+            await self._load_facts()
+            await self._first_sync()
+            await self._ensure_cross_signed()
+            self.ready.set()
+            metrics.READY.labels(self.bot.name).set(1)
+            log.info("ready", extra={"bot": self.bot.name, "user_id": self.user_id})
+            await self._sync_forever()
+        finally:
+            metrics.READY.labels(self.bot.name).set(0)
+            if self.client is not None:
+                await self.client.close()
+            await self.db.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _login(self) -> nio.AsyncClient:
+        path = credentials_path(self.settings, self.bot.name)
+        store = self.folder / "store"
+        store.mkdir(parents=True, exist_ok=True)
+        config = nio.AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,
+            # Honour M_LIMIT_EXCEEDED's retry_after_ms, a bounded number of times.
+            max_limit_exceeded=5,
+            # Keep retrying while Synapse is down, backing off up to 10 s.
+            max_timeouts=None,
+            backoff_factor=0.5,
+            max_timeout_retry_wait_time=10,
+        )
+        creds = BotCredentials.load(path)
+        client = nio.AsyncClient(
+            self.settings.synapse.url,
+            self.user_id,
+            device_id=creds.device_id if creds else None,
+            store_path=str(store),
+            config=config,
+        )
+        if creds is None:
+            password = load_secrets(self.settings.paths.secrets).bot_password(self.bot.name)
+            response = await client.login(password, device_name=f"connec {self.bot.name}")
+            if not isinstance(response, nio.LoginResponse):
+                raise RuntimeError(f"{self.bot.name} could not log in: {response}")
+            creds = BotCredentials(response.user_id, response.device_id, response.access_token)
+            creds.save(path)
+        else:
+            client.restore_login(creds.user_id, creds.device_id, creds.access_token)
+        if client.should_upload_keys:
+            await client.keys_upload()
+        return client
+
+    async def _load_facts(self) -> None:
+        async with self.db.session() as session:
+            fact = await session.get(DeploymentFact, FACT_COORDINATORS_ROOM)
+            self.coordinators_room_id = fact.value if fact else None
+
+    async def _ensure_cross_signed(self) -> None:
+        from bots.common.cross_signing import ensure_cross_signed
+
+        assert self.client is not None
+        password = load_secrets(self.settings.paths.secrets).bot_password(self.bot.name)
+        try:
+            await ensure_cross_signed(
+                self.client, password=password, keys_path=self.folder / "cross-signing.json"
+            )
+        except Exception:
+            # People can still talk to the bot in unencrypted direct rooms; say it loudly.
+            log.exception("cross-signing failed", extra={"bot": self.bot.name})
+
+    async def _first_sync(self) -> None:
+        """Restore the sync position, or take a first full-state sync whose history is skipped."""
+        assert self.client is not None
+        async with self.db.session() as session:
+            state = await session.get(BotSyncState, self.bot.name)
+            if state is not None:
+                self.client.next_batch = state.next_batch
+                self._ignore_before = state.joined_at - CLOCK_SKEW
+        if state is not None:
+            # Room state is not stored by nio here; one full-state sync from the saved
+            # position rebuilds it, and its timeline is handled as usual.
+            await self._sync_once(full_state=True)
+            return
+        response = await self._sync(since=None, full_state=True, wait_ms=0)
+        now = self.clock.now()
+        self._ignore_before = now - CLOCK_SKEW
+        await self._maintain_keys()
+        await self._handle_invites(response)
+        async with self.db.session() as session:
+            session.add(
+                BotSyncState(bot=self.bot.name, next_batch=response.next_batch, joined_at=now)
+            )
+
+    async def _sync(self, *, since: str | None, full_state: bool, wait_ms: int) -> nio.SyncResponse:
+        assert self.client is not None
+        delay = 0.5
+        while True:
+            response = await self.client.sync(timeout=wait_ms, since=since, full_state=full_state)
+            if isinstance(response, nio.SyncResponse):
+                return response
+            metrics.SYNC_ERRORS.labels(self.bot.name).inc()
+            log.warning(
+                "sync failed", extra={"bot": self.bot.name, "error": str(response), "delay": delay}
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15)
+
+    async def _sync_forever(self) -> None:
+        while not self._stopping.is_set():
+            sync = asyncio.ensure_future(self._sync_once(full_state=False))
+            stop = asyncio.ensure_future(self._stopping.wait())
+            done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if sync in done:
+                stop.cancel()
+                sync.result()
+                continue
+            # Stopping: a long-poll in flight is abandoned; its batch was never
+            # handled, so next_batch still points before it.
+            sync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sync
+
+    async def _sync_once(self, *, full_state: bool) -> None:
+        assert self.client is not None
+        response = await self._sync(
+            since=self.client.next_batch,
+            full_state=full_state,
+            wait_ms=0 if full_state else SYNC_TIMEOUT_MS,
+        )
+        await self._maintain_keys()
+        await self._handle_invites(response)
+        await self._handle_timelines(response)
+        await self._greet_waiting()
+        async with self.db.session() as session:
+            state = await session.get(BotSyncState, self.bot.name)
+            assert state is not None
+            state.next_batch = response.next_batch
+        metrics.SYNCS.labels(self.bot.name).inc()
+        metrics.LAST_SYNC.labels(self.bot.name).set_to_current_time()
+
+    async def _maintain_keys(self) -> None:
+        """What nio's sync_forever does between syncs, for encrypted rooms to work."""
+        assert self.client is not None
+        client = self.client
+        await client.send_to_device_messages()
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+
+    # Handling a batch ----------------------------------------------------------
+
+    async def _handle_invites(self, response: nio.SyncResponse) -> None:
+        assert self.client is not None
+        for room_id, info in response.rooms.invite.items():
+            inviter, direct = "", False
+            for event in info.invite_state:
+                if isinstance(event, nio.InviteMemberEvent) and event.state_key == self.user_id:
+                    inviter = event.sender
+                    direct = bool(event.content.get("is_direct"))
+            if not self.bot.should_join(self, room_id, inviter, direct):
+                log.info("invite declined", extra={"bot": self.bot.name, "room_id": room_id})
+                await self.client.room_leave(room_id)
+                continue
+            joined = await self.client.join(room_id)
+            if not isinstance(joined, nio.JoinResponse):
+                log.warning(
+                    "join failed",
+                    extra={"bot": self.bot.name, "room_id": room_id, "error": str(joined)},
+                )
+                continue
+            if direct:
+                await self._open_direct_room(room_id, inviter)
+
+    async def _open_direct_room(self, room_id: str, person: str) -> None:
+        """Remember the direct room; the greeting follows once the room has synced."""
+        async with self.db.session() as session:
+            known = await session.scalar(
+                select(DirectRoom).where(
+                    DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == person
+                )
+            )
+            if known is None:
+                session.add(DirectRoom(bot=self.bot.name, matrix_id=person, room_id=room_id))
+            elif known.room_id != room_id:
+                # A person who opens a new direct room is answered in the new one.
+                known.room_id, known.greeted_at = room_id, None
+
+    async def _greet_waiting(self) -> None:
+        """Greet people whose direct room is joined and synced but not yet greeted."""
+        assert self.client is not None
+        async with self.db.session() as session:
+            waiting = (
+                await session.scalars(
+                    select(DirectRoom).where(
+                        DirectRoom.bot == self.bot.name, DirectRoom.greeted_at.is_(None)
+                    )
+                )
+            ).all()
+        for row in waiting:
+            if row.room_id not in self.client.rooms:
+                continue
+            lang = await self.language_of(row.matrix_id)
+            await self.bot.greet(self, row.room_id, row.matrix_id, lang)
+            async with self.db.session() as session:
+                greeted = await session.get(DirectRoom, row.id)
+                if greeted is not None:
+                    greeted.greeted_at = self.clock.now()
+
+    async def _handle_timelines(self, response: nio.SyncResponse) -> None:
+        assert self.client is not None
+        for room_id, info in response.rooms.join.items():
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            events = list(info.timeline.events)
+            # Anything before our own join in this timeline is history.
+            for index, event in enumerate(events):
+                if (
+                    isinstance(event, nio.RoomMemberEvent)
+                    and event.state_key == self.user_id
+                    and event.membership == "join"
+                    and event.prev_membership != "join"
+                ):
+                    events = events[index + 1 :]
+                    break
+            for event in events:
+                await self._handle_event(room, event)
+
+    def _is_history(self, event: nio.Event) -> bool:
+        if self._ignore_before is None:
+            return False
+        sent = datetime.fromtimestamp(event.server_timestamp / 1000, tz=self._ignore_before.tzinfo)
+        return sent < self._ignore_before
+
+    async def _handle_event(self, room: nio.MatrixRoom, event: nio.Event) -> None:
+        if event.sender == self.user_id or self._is_history(event):
+            return
+        kind = _kind(event)
+        if kind is None or await self._already_handled(event.event_id):
+            return
+        try:
+            if kind == "undecryptable":
+                await self._answer_undecryptable(room, event)
+            elif kind == "reaction":
+                await self.bot.on_reaction(self, room, event)
+            else:
+                await self._handle_text(room, event)
+        except Exception:
+            log.exception(
+                "handling failed",
+                extra={"bot": self.bot.name, "room_id": room.room_id, "event_id": event.event_id},
+            )
+        async with self.db.session() as session:
+            session.add(
+                HandledEvent(bot=self.bot.name, event_id=event.event_id, room_id=room.room_id)
+            )
+        metrics.MESSAGES.labels(self.bot.name, kind).inc()
+
+    async def _already_handled(self, event_id: str) -> bool:
+        async with self.db.session() as session:
+            return await session.get(HandledEvent, (self.bot.name, event_id)) is not None
+
+    async def _answer_undecryptable(self, room: nio.MatrixRoom, event: nio.MegolmEvent) -> None:
+        assert self.client is not None
+        lang = await self.language_of(event.sender)
+        await self.send(
+            room.room_id, "undecryptable.html", lang, txn=txn_id(event.event_id, "undecryptable")
+        )
+        # A request for this session may already be out; that is fine.
+        with contextlib.suppress(nio.LocalProtocolError):
+            await self.client.request_room_key(event)
+
+    async def _handle_text(self, room: nio.MatrixRoom, event: nio.RoomMessageText) -> None:
+        where = await self.room_kind(room)
+        invocation = self.bot.commands.parse(event.body, direct=where is Where.DIRECT)
+        lang = await self.language_of(event.sender)
+        if invocation is not None and invocation.lang:
+            lang = invocation.lang
+        ctx = MessageContext(self, room, event, event.sender, event.body, where, lang, invocation)
+        if invocation is None:
+            await self.bot.on_text(ctx)
+        elif invocation.command is None:
+            await self.reply_help(ctx, unknown=invocation.word)
+        else:
+            await self._run_command(ctx)
+
+    async def _run_command(self, ctx: MessageContext) -> None:
+        assert ctx.invocation is not None and ctx.invocation.command is not None
+        command = ctx.invocation.command
+        if command.permission is Permission.COORDINATOR and not self.is_coordinator(
+            ctx.sender, ctx.room
+        ):
+            log.info(
+                "refused",
+                extra={"bot": self.bot.name, "command": command.key, "user_id": ctx.sender},
+            )
+            await ctx.reply("refused.html", command=command.name(ctx.lang))
+            return
+        if not command.where & ctx.where:
+            await ctx.reply("wrong_room.html", command=command.name(ctx.lang))
+            return
+        log.info(
+            "command",
+            extra={"bot": self.bot.name, "command": command.key, "room_id": ctx.room.room_id},
+        )
+        await command.handler(ctx)
+
+    async def reply_help(self, ctx: MessageContext, unknown: str | None = None) -> None:
+        """Help generated from the command table, for this room and this person."""
+        coordinator = self.is_coordinator(ctx.sender, ctx.room)
+        commands = self.bot.commands.visible(ctx.where, coordinator)
+        messages = self.bot.messages
+        lines = [
+            {
+                "name": c.name(ctx.lang),
+                "args": messages.gettext(ctx.lang, c.args) if c.args else "",
+                "help": messages.gettext(ctx.lang, c.help),
+            }
+            for c in commands
+        ]
+        await ctx.reply(
+            "help.html", commands=lines, unknown=unknown, prefix_optional=ctx.where is Where.DIRECT
+        )
+
+    # Helpers for bots ----------------------------------------------------------
+
+    def is_coordinator(self, user_id: str, room: nio.MatrixRoom) -> bool:
+        if room.room_id != self.coordinators_room_id:
+            return False
+        levels = room.power_levels
+        power = {"users": dict(levels.users), "users_default": levels.defaults.users_default}
+        # The coordinator made the coordinators' room at init; from room version 12
+        # the creator outranks every power level and is not listed in it.
+        create = {
+            "sender": self.settings.user_id(self.settings.coordinator_localpart),
+            "content": {"room_version": room.room_version},
+        }
+        return is_coordinator(user_id, room.room_id, self.coordinators_room_id, power, create)
+
+    async def room_kind(self, room: nio.MatrixRoom) -> Where:
+        if room.room_id == self.coordinators_room_id:
+            return Where.COORDINATORS_ROOM
+        async with self.db.session() as session:
+            direct = await session.scalar(
+                select(DirectRoom.id).where(
+                    DirectRoom.bot == self.bot.name, DirectRoom.room_id == room.room_id
+                )
+            )
+        if direct is not None or room.member_count <= 2:
+            return Where.DIRECT
+        return Where.VISIT_ROOM
+
+    async def language_of(self, user_id: str) -> str:
+        async with self.db.session() as session:
+            language = await session.scalar(
+                select(Person.language).where(Person.matrix_id == user_id)
+            )
+        return normalise_language(language or self.settings.language)
+
+    async def send(
+        self,
+        room_id: str,
+        template: str,
+        lang: str | None,
+        *,
+        txn: str,
+        mentions: list[str] | None = None,
+        **values: Any,
+    ) -> str | None:
+        """The one send helper: a template, in a language, with a deterministic txn ID."""
+        assert self.client is not None
+        body, markup = self.bot.messages.render(template, lang, **values)
+        content: dict[str, Any] = {
+            "msgtype": "m.text",
+            "body": body,
+            "format": "org.matrix.custom.html",
+            "formatted_body": markup,
+            "m.mentions": {"user_ids": mentions or []},
+        }
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
+        )
+        if isinstance(response, nio.RoomSendResponse):
+            metrics.SENT.labels(self.bot.name).inc()
+            return response.event_id
+        log.warning(
+            "send failed", extra={"bot": self.bot.name, "room_id": room_id, "error": str(response)}
+        )
+        return None
+
+
+def _kind(event: nio.Event) -> str | None:
+    if isinstance(event, nio.RoomMessageText):
+        return "text"
+    if isinstance(event, nio.MegolmEvent):
+        return "undecryptable"
+    if isinstance(event, nio.ReactionEvent):
+        return "reaction"
+    return None

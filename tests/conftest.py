@@ -1,0 +1,47 @@
+"""Shared fixtures: one real Synapse for the session, real clients as people."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import nio
+import pytest
+
+from tests.harness import SynapseHarness, new_person_client
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture(scope="session")
+async def synapse() -> AsyncIterator[SynapseHarness]:
+    data_dir = Path(tempfile.mkdtemp(prefix="connec-synapse-"))
+    harness = SynapseHarness(data_dir)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def person(
+    synapse: SynapseHarness, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[nio.AsyncClient]]]:
+    """A factory: ``await person("karen")`` gives a logged-in client acting as Karen."""
+    clients: list[nio.AsyncClient] = []
+
+    async def make(name: str, displayname: str | None = None) -> nio.AsyncClient:
+        client = await new_person_client(
+            synapse, tmp_path / f"{name}-{len(clients)}", name, displayname
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
