@@ -1,0 +1,45 @@
+"""Thin views: parse, call connec's core, render."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+
+from connec.i18n import LANGUAGES
+
+PAGES = Counter("connec_portal_pages_total", "Pages served by the portal.", ["page"])
+
+
+@aiohttp_jinja2.template("landing.html")
+async def landing(request: web.Request) -> dict[str, object]:
+    PAGES.labels("landing").inc()
+    return {}
+
+
+async def switch_language(request: web.Request) -> web.StreamResponse:
+    """Remember the chosen language and go back where the person was."""
+    from portal.app import LANG_COOKIE
+
+    lang = request.match_info["lang"]
+    if lang not in LANGUAGES:
+        raise web.HTTPNotFound()
+    back = request.query.get("next", "/")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"  # never an open redirect
+    response = web.HTTPSeeOther(back)
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    raise response
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics; only for loopback callers."""
+    if request.remote not in ("127.0.0.1", "::1"):
+        raise web.HTTPForbidden()
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
