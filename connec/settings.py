@@ -29,7 +29,7 @@ class SynapseSettings(BaseModel):
 
     server_name: str = Field("localhost", description="The part after ':' in user IDs.")
     host: str = Field("127.0.0.1", description="Where Synapse listens (loopback by default).")
-    port: int = Field(8008, ge=1, le=65535)
+    port: int = Field(8008, ge=0, le=65535, description="0: any free port at start.")
     public_url: str | None = Field(
         None, description="How clients reach Synapse; defaults to http://host:port/."
     )
@@ -56,7 +56,7 @@ class PortalSettings(BaseModel):
     """The onboarding web portal."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    port: int = Field(8080, ge=0, le=65535, description="0: any free port at start.")
     public_url: str | None = None
 
     @property
@@ -73,15 +73,19 @@ class BotSettings(BaseModel):
 
     localpart: str
     display_name: str
-    metrics_port: int = Field(ge=0, le=65535)
+    metrics_port: int = Field(ge=0, le=65535, description="0: any free port at start.")
 
 
-def _matchmaker() -> BotSettings:
-    return BotSettings(localpart="matchmaker", display_name="connec", metrics_port=9101)
+class MatchmakerSettings(BotSettings):
+    localpart: str = "matchmaker"
+    display_name: str = "connec"
+    metrics_port: int = Field(9101, ge=0, le=65535)
 
 
-def _scheduler() -> BotSettings:
-    return BotSettings(localpart="scheduler", display_name="connec kalender", metrics_port=9102)
+class SchedulerSettings(BotSettings):
+    localpart: str = "scheduler"
+    display_name: str = "connec kalender"
+    metrics_port: int = Field(9102, ge=0, le=65535)
 
 
 class Settings(BaseSettings):
@@ -102,8 +106,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     synapse: SynapseSettings = Field(default_factory=SynapseSettings)  # type: ignore[arg-type]
     portal: PortalSettings = Field(default_factory=PortalSettings)
-    matchmaker: BotSettings = Field(default_factory=_matchmaker)
-    scheduler: BotSettings = Field(default_factory=_scheduler)
+    matchmaker: MatchmakerSettings = Field(default_factory=MatchmakerSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 
     @field_validator("data_dir")
     @classmethod

@@ -1,0 +1,42 @@
+# connec: two commands to start with.
+#   make run   install into .venv, initialise ./var if missing, start everything
+#   make test  install the test extras and run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+DATA_DIR ?= var
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format typecheck install clean-data
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@test -f $(DATA_DIR)/secrets.toml || $(BIN)/connec init --data-dir $(DATA_DIR)
+	$(BIN)/connec up --data-dir $(DATA_DIR)
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean-data:
+	@echo "This deletes $(DATA_DIR): every account, message and secret of this deployment."
+	@read -p "Type yes to continue: " answer && [ "$$answer" = yes ] && rm -rf $(DATA_DIR)

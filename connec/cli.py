@@ -1,0 +1,189 @@
+"""The `connec` command line. Every command takes --data-dir (default ./var)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from connec.settings import DEFAULT_DATA_DIR, Settings, load_settings
+
+# Piped into a file or a test, rich would cut long paths at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    return load_settings(args.data_dir, **overrides)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from connec.provision import init
+
+    overrides: dict[str, object] = {}
+    synapse: dict[str, object] = {}
+    if args.server_name:
+        synapse["server_name"] = args.server_name
+    if args.public_url:
+        synapse["public_url"] = args.public_url
+    if synapse:
+        overrides["synapse"] = synapse
+    settings = _settings(args, **overrides)
+    existing = settings.paths.config.exists()
+    if existing and args.server_name:
+        on_file = load_settings(args.data_dir).synapse.server_name
+        if on_file != args.server_name:
+            console.print(
+                f"[red]This data folder already belongs to {on_file}. A server "
+                "name cannot change once accounts exist.[/red]"
+            )
+            return 2
+    facts = asyncio.run(init(settings))
+    console.print(f"connec is initialised in {settings.data_dir}")
+    console.print(f"Coordinators' room: {facts['coordinators_room_id']}")
+    console.print(f"The first coordinator's password is in {settings.paths.coordinator_password}")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from connec.processes import StartError
+    from connec.stack import Stack, with_free_ports
+
+    overrides: dict[str, object] = {}
+    if args.synapse_port is not None:
+        overrides["synapse"] = {"port": args.synapse_port}
+    if args.portal_port is not None:
+        overrides["portal"] = {"port": args.portal_port}
+    settings = with_free_ports(_settings(args, **overrides))
+    stack = Stack(settings)
+    try:
+        stack.start()
+    except StartError as exc:
+        console.print(f"[red]connec could not start.[/red] {exc}")
+        console.print("Run `connec doctor` for help.")
+        return 1
+    described = stack.describe()
+    table = Table(title="connec", show_header=False)
+    table.add_row("Homeserver", described["client_url"])
+    table.add_row("Portal", described["portal_url"])
+    table.add_row("Matchmaker", described["bots"]["matchmaker"]["user_id"])
+    table.add_row("Scheduler", described["bots"]["scheduler"]["user_id"])
+    table.add_row("Coordinator", described["coordinator"]["user_id"])
+    table.add_row("Coordinator's password", described["coordinator"]["password_file"])
+    table.add_row("Element config", described["element_config"])
+    table.add_row("Stack file", str(settings.paths.stack))
+    console.print(table)
+    print("connec is ready", flush=True)
+    stack.supervise()
+    console.print("connec has stopped.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from connec.stack import stack_status
+
+    statuses = stack_status(Path(args.data_dir).resolve())
+    if statuses is None:
+        console.print("connec is not running here (no stack.json). Start it with `make run`.")
+        return 1
+    table = Table("part", "PID", "running", "answering", "where")
+    for status in statuses:
+        table.add_row(
+            status.name, str(status.pid), _yes(status.running), _yes(status.answering), status.url
+        )
+    console.print(table)
+    return 0 if all(s.running and s.answering for s in statuses) else 1
+
+
+def _yes(value: bool) -> str:
+    return "[green]yes[/green]" if value else "[red]no[/red]"
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from connec.doctor import Severity, examine
+
+    findings = examine(Path(args.data_dir))
+    marks = {
+        Severity.OK: "[green]✓[/green]",
+        Severity.WARNING: "[yellow]![/yellow]",
+        Severity.PROBLEM: "[red]✗[/red]",
+    }
+    for finding in findings:
+        console.print(f"{marks[finding.severity]} {finding.what}")
+        if finding.advice:
+            console.print(f"    {finding.advice}")
+    return 1 if any(f.severity is Severity.PROBLEM for f in findings) else 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from connec.db import migrate
+
+    migrate(_settings(args).db_url)
+    console.print("connec's database is up to date.")
+    return 0
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.name == "matchmaker":
+        from bots.matchmaker.main import main as run
+    else:
+        from bots.scheduler.main import main as run
+    run(settings)
+    return 0
+
+
+def cmd_portal(args: argparse.Namespace) -> int:
+    from portal.main import main as run
+
+    run(_settings(args))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connec", description="Online befriending on Matrix.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", default=str(DEFAULT_DATA_DIR), help="the data folder (default: ./var)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", parents=[common], help="make a data folder ready")
+    init.add_argument("--server-name", help="the homeserver's name (default localhost)")
+    init.add_argument("--public-url", help="how clients reach the homeserver")
+    init.set_defaults(run=cmd_init)
+
+    up = sub.add_parser("up", parents=[common], help="start everything on loopback")
+    up.add_argument("--synapse-port", type=int, help="Synapse's port (0: any free port)")
+    up.add_argument("--portal-port", type=int, help="the portal's port (0: any free port)")
+    up.set_defaults(run=cmd_up)
+
+    sub.add_parser(
+        "status", parents=[common], help="is each part running and answering?"
+    ).set_defaults(run=cmd_status)
+    sub.add_parser(
+        "doctor", parents=[common], help="explain what is wrong, in plain words"
+    ).set_defaults(run=cmd_doctor)
+    sub.add_parser(
+        "migrate", parents=[common], help="bring connec's database up to date"
+    ).set_defaults(run=cmd_migrate)
+
+    bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")
+    bot.add_argument("name", choices=["matchmaker", "scheduler"])
+    bot.set_defaults(run=cmd_bot)
+    sub.add_parser(
+        "portal", parents=[common], help="run the portal (connec up does this)"
+    ).set_defaults(run=cmd_portal)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

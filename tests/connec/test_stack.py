@@ -1,0 +1,115 @@
+"""An operator runs `connec up`: everything answers, stack.json tells where, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from connec.doctor import Severity, examine
+from connec.processes import pid_alive
+
+pytestmark = pytest.mark.synapse
+
+
+def connec(*args: str, data_dir: Path, **popen: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "CONNEC_MATCHMAKER__METRICS_PORT": "0",
+           "CONNEC_SCHEDULER__METRICS_PORT": "0"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "connec.cli", *args, "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, **popen,
+    )
+
+
+def wait_for_line(process: subprocess.Popen[str], line: str, timeout: float = 120) -> str:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    os.set_blocking(process.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        chunk = process.stdout.readline()
+        if chunk:
+            seen.append(chunk)
+            if chunk.strip() == line:
+                return "".join(seen)
+        elif process.poll() is not None:
+            break
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"no line {line!r}; output was:\n{''.join(seen)}")
+
+
+def stop(process: subprocess.Popen[str]) -> float:
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    process.wait(15)
+    return time.monotonic() - started
+
+
+def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    init = connec("init", data_dir=data)
+    assert init.wait(120) == 0, init.stdout.read() if init.stdout else ""
+
+    up = connec("up", "--synapse-port", "0", "--portal-port", "0", data_dir=data)
+    try:
+        output = wait_for_line(up, "connec is ready")
+        assert "@matchmaker:localhost" in output and "coordinator-password.txt" in output
+        stack = json.loads((data / "stack.json").read_text())
+        assert set(stack["pids"]) == {"supervisor", "synapse", "matchmaker", "scheduler",
+                                      "portal"}
+        assert stack["bots"]["scheduler"]["user_id"] == "@scheduler:localhost"
+        assert stack["coordinators_room_id"].startswith("!")
+        status = subprocess.run([sys.executable, "-m", "connec.cli", "status", "--data-dir",
+                                 str(data)], capture_output=True, text=True, check=False)
+        assert status.returncode == 0, status.stdout
+        assert all(f.severity is not Severity.PROBLEM for f in examine(data))
+    finally:
+        took = stop(up)
+    assert took < 10, f"stopping took {took:.1f} s"
+    assert not (data / "stack.json").exists()
+    for name, pid in stack["pids"].items():
+        assert not pid_alive(pid), f"{name} (PID {pid}) is still running"
+
+    # A second start has the same identities and data.
+    credentials = (data / "bots" / "matchmaker" / "credentials.json").read_text()
+    again = connec("up", "--synapse-port", "0", "--portal-port", "0", data_dir=data)
+    try:
+        wait_for_line(again, "connec is ready")
+        second = json.loads((data / "stack.json").read_text())
+        assert second["coordinators_room_id"] == stack["coordinators_room_id"]
+        assert (data / "bots" / "matchmaker" / "credentials.json").read_text() == credentials
+    finally:
+        stop(again)
+
+
+def test_doctor_explains_an_uninitialised_folder(tmp_path: Path) -> None:
+    [finding] = examine(tmp_path / "nothing")
+    assert finding.severity is Severity.PROBLEM
+    assert "connec init" in finding.advice
+
+
+def test_doctor_and_up_explain_a_taken_port(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    assert connec("init", data_dir=data).wait(120) == 0
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        (data / "connec.toml").write_text(
+            (data / "connec.toml").read_text().replace("port = 8008", f"port = {port}")
+        )
+        problems = [f for f in examine(data) if f.severity is Severity.PROBLEM]
+        assert any(f"Port {port} is taken" in f.what for f in problems), problems
+        up = connec("up", "--portal-port", "0", data_dir=data)
+        output = up.communicate(timeout=60)[0]
+        assert up.returncode == 1
+        assert f"Port {port} on 127.0.0.1 is already taken" in output
+        assert "connec doctor" in output
