@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import snowballstemmer
+from snowballstemmer.basestemmer import BaseStemmer
 
 TAXONOMY_PATH = Path(__file__).parent / "data" / "interests.toml"
 
@@ -158,12 +159,12 @@ class Taxonomy:
 
 
 @cache
-def _danish() -> snowballstemmer.stemmer:
+def _danish() -> BaseStemmer:
     return snowballstemmer.stemmer("danish")
 
 
 @cache
-def _english() -> snowballstemmer.stemmer:
+def _english() -> BaseStemmer:
     return snowballstemmer.stemmer("english")
 
 

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
 
@@ -217,9 +218,10 @@ def _accepts(wisher: Profile, other: Profile, today_year: int) -> bool:
     return not prefs.near_me or _is_near(wisher, other)
 
 
-def _group(key: str) -> str | None:
-    found = interest(key)
-    return found.group if found else None
+@lru_cache(maxsize=4096)
+def _groups_of(keys: frozenset[str]) -> frozenset[str]:
+    # Cached because a round scores every citizen against every volunteer.
+    return frozenset(found.group for key in keys if (found := interest(key)))
 
 
 def _languages_in_order(codes: Iterable[str]) -> tuple[str, ...]:
@@ -257,18 +259,15 @@ def score(a: Profile, b: Profile, *, weights: InterestWeights, today_year: int) 
         words = tuple(a.interests.text_for(stem) or stem for stem in ordered)
         reasons.append(Reason(ReasonKind.SHARED_PERSONAL_INTERESTS, words))
 
-    groups_a = {g for g in map(_group, a.interests.keys) if g}
-    groups_b = {g for g in map(_group, b.interests.keys) if g}
-    related = (groups_a & groups_b) - {_group(key) for key in keys}
+    related = (_groups_of(a.interests.keys) & _groups_of(b.interests.keys)) - _groups_of(keys)
     if related:
         value += RELATED_GROUP_WEIGHT * len(related)
         reasons.append(Reason(ReasonKind.RELATED_INTERESTS, tuple(sorted(related))))
 
-    slots = a.availability & b.availability
+    slots = tuple(slot for slot in SLOTS if slot in a.availability and slot in b.availability)
     if slots:
         value += SHARED_SLOT_WEIGHT * min(len(slots), SHARED_SLOTS_COUNTED)
-        in_week_order = tuple(slot for slot in SLOTS if slot in slots)
-        reasons.append(Reason(ReasonKind.SHARED_TIME, in_week_order))
+        reasons.append(Reason(ReasonKind.SHARED_TIME, slots))
 
     reasons.append(
         Reason(ReasonKind.SHARED_MODE, tuple(mode for mode in CONTACT_MODES if mode in modes))
