@@ -13,7 +13,11 @@ so no separate language detection is needed. The rules follow
 - a part of day alone is morgen 09, formiddag 10, middag 12, eftermiddag 14, aften 19;
 - a date without a year is the next such date (today included);
 - a clock time without any day is the next such time (today, else tomorrow);
-- "halv tre" is half an hour *before* three (14:30), "kvart i tre" 14:45.
+- "halv tre" is half an hour *before* three (14:30), "kvart i tre" 14:45;
+- a range ("kl 14-15", "fra 10 til 12", "from 2 to 4pm") gives the start and the length;
+- only weekly visits exist, so "hver dag" or "every other week" is unparseable rather
+  than quietly booked once; so is anything that contradicts itself ("onsdag den 1.
+  december" when the 1st is a Tuesday, two different times).
 
 Daylight saving (Europe/Copenhagen): a wall time that does not exist because the
 clocks spring forward (2027-03-28 02:30) is moved forward by the length of the gap,
@@ -43,6 +47,8 @@ from babel.dates import get_day_names, get_month_names
 
 DEFAULT_DURATION_MINUTES = 30
 LONGEST_DURATION_MINUTES = 24 * 60
+# "om 3 uger" is fine; "om 10000000 uger" is not a booking (and would overflow a date).
+FURTHEST_AHEAD_DAYS = 366
 
 PAST = "past"
 UNPARSEABLE = "unparseable"
@@ -112,7 +118,7 @@ _SPOKEN_MINUTES: Mapping[str, int] = MappingProxyType(
      "5": 5, "10": 10, "15": 15, "20": 20, "25": 25}
 )  # fmt: skip
 _AFTER_WORDS = frozenset({"over", "past", "after"})
-_BEFORE_WORDS = frozenset({"i", "to", "til", "before"})
+_BEFORE_WORDS = frozenset({"i", "to", "before"})
 _MINUTE_WORDS = frozenset({"minutter", "minut", "minutes", "minute", "min", "mins"})
 
 _UNITS: Mapping[str, str] = MappingProxyType(
@@ -127,7 +133,8 @@ _UNITS: Mapping[str, str] = MappingProxyType(
 _UNIT_MINUTES: Mapping[str, int] = MappingProxyType({"minute": 1, "quarter": 15, "hour": 60})
 _UNIT_DAYS: Mapping[str, int] = MappingProxyType({"day": 1, "week": 7})
 
-_MARKERS = frozenset({"kl", "klokken", "at"})
+_MARKERS = frozenset({"kl", "klokken", "at", "fra", "from"})
+_UNTIL_WORDS = frozenset({"til", "to", "until", "till"})
 _MERIDIEMS = frozenset({"am", "pm"})
 _CLOCK_SUFFIXES = frozenset({"oclock", "tiden"})
 _NOON_WORDS = frozenset({"middag", "noon", "midday"})
@@ -212,6 +219,12 @@ _TOKEN_PATTERN = re.compile(
 )
 
 
+# A dash between two clock times, not inside a date: "14-15", "10.00–11.30".
+_RANGE_DASH = re.compile(
+    r"(?<![\d/.:-])(\d{1,2}(?:[.:]\d{2})?)\s*[-–]\s*(?=\d{1,2}(?:[.:]\d{2})?(?![\d/.:-]))"
+)
+
+
 @cache
 def _weekday_words() -> Mapping[str, tuple[int, str]]:
     """Weekday words from Babel → (weekday, form); form is plain, definite or plural."""
@@ -273,6 +286,7 @@ def _tokenize(text: str) -> list[_Token]:
     text = text.replace("a.m.", "am").replace("p.m.", "pm").replace("o'clock", "oclock")
     text = re.sub(r"(?<=[a-zæøå])-(?=[a-zæøå])", "", text)  # video-opkald, twenty-five
     text = re.sub(r"(?<=\d)-(?=tiden\b)", "", text)  # 14-tiden
+    text = _RANGE_DASH.sub(r"\1 til ", text)  # "kl 14-15", but not "3-12-2026"
     for pattern, replacement in _PHRASES:
         text = re.sub(pattern, replacement, text)
     tokens: list[_Token] = []
@@ -301,6 +315,7 @@ class _Findings:
     """Everything recognised in one text; a second, different value is a contradiction."""
 
     clock: _Clock | None = None
+    until: _Clock | None = None  # "kl 14-15": the end of the visit
     part: str | None = None
     date: tuple[int | None, int, int] | None = None  # (year or None, month, day)
     day_of_month: int | None = None
@@ -428,7 +443,9 @@ class _Reader:
         measured = self._measure(i + 1)
         if measured is not None:
             after, minutes, days = measured
-            if minutes is not None:
+            if (minutes or 0) > FURTHEST_AHEAD_DAYS * 24 * 60 or (days or 0) > FURTHEST_AHEAD_DAYS:
+                self.found.broken = True
+            elif minutes is not None:
                 self.found.put("relative", timedelta(minutes=minutes))
             else:
                 self.found.put("relative_days", days)
@@ -508,9 +525,20 @@ class _Reader:
         after, clock = read
         if clock is None:
             self.found.broken = True  # "kl 25", "kl 14.75", "14pm"
-        else:
-            self.found.put("clock", clock)
-        return after
+            return after
+        self.found.put("clock", clock)
+        return self._take_until(after)
+
+    def _take_until(self, i: int) -> int:
+        """The end of a range after a clock time: "kl 14-15", "fra 14 til 15", "2 to 4pm"."""
+        if self.word(i) not in _UNTIL_WORDS:
+            return i
+        start = i + 2 if self.word(i + 1) in _MARKERS else i + 1
+        read = self._time_at(start, marked=True)
+        if read is None or read[1] is None or self.word(read[0]) in _UNITS:
+            return i  # "kl 10 to timer" is a length, read by the next step
+        self.found.put("until", read[1])
+        return read[0]
 
     def _hour_at(self, i: int) -> int | None:
         """An hour on the 12-hour dial, as a digit or a word ("tre", "three")."""
@@ -571,6 +599,8 @@ class _Reader:
             return None
         if minutes == 30 and relation != "past":
             return None
+        if relation == "to" and token.kind != "word":
+            return None  # "from 10 to 12" is a range; "ten to twelve" is spoken
         j += 1
         half = relation in {"over", "i"} and self.word(j) == "halv"
         if half:
@@ -631,8 +661,9 @@ class _Reader:
         if token is None:
             return None
         if token.kind == "date":
-            day, month, *year = token.numbers
-            self.found.put("date", (_full_year(year[0]) if year else None, month, day))
+            day_number, month_number, *year = token.numbers
+            full_year = _full_year(year[0]) if year else None
+            self.found.put("date", (full_year, month_number, day_number))
             return i + 1
         if token.kind in {"num", "ord"}:
             j = i + 2 if self.word(i + 1) == "of" else i + 1
@@ -803,6 +834,16 @@ def _clock_hour(clock: _Clock, part: str | None) -> int:
     return hour
 
 
+def _range_minutes(start: _Clock, end: _Clock, part: str | None) -> int | None:
+    """Minutes from ``start`` to ``end`` ("kl 6-8" runs 18 to 20), None if it runs backwards."""
+    begins = _clock_hour(start, part) * 60 + start.minute
+    ends = _clock_hour(end, part) * 60 + end.minute
+    if ends <= begins and not end.exact and ends + 12 * 60 > begins:
+        ends += 12 * 60
+    minutes = ends - begins
+    return minutes if 0 < minutes <= LONGEST_DURATION_MINUTES else None
+
+
 def _contact_mode(modes: set[str]) -> str | None:
     """One contact mode, or None when none or several different ones were named."""
     kinds = set(modes)
@@ -830,6 +871,12 @@ def parse_booking(text: str, now: datetime, zone: str = "Europe/Copenhagen") -> 
     found = _Reader(_tokenize(text)).read()
 
     duration = found.duration or DEFAULT_DURATION_MINUTES
+    if found.clock is not None and found.until is not None:
+        ranged = _range_minutes(found.clock, found.until, found.part)
+        if ranged is None or (found.duration is not None and found.duration != ranged):
+            found.broken = True
+        else:
+            duration = ranged
     mode = _contact_mode(found.modes)
 
     def answer(
