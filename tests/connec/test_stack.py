@@ -20,11 +20,18 @@ pytestmark = pytest.mark.synapse
 
 
 def connec(*args: str, data_dir: Path, **popen: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "CONNEC_MATCHMAKER__METRICS_PORT": "0",
-           "CONNEC_SCHEDULER__METRICS_PORT": "0"}
+    env = {
+        **os.environ,
+        "CONNEC_MATCHMAKER__METRICS_PORT": "0",
+        "CONNEC_SCHEDULER__METRICS_PORT": "0",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "connec.cli", *args, "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, **popen,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        **popen,
     )
 
 
@@ -63,12 +70,15 @@ def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) ->
         output = wait_for_line(up, "connec is ready")
         assert "@matchmaker:localhost" in output and "coordinator-password.txt" in output
         stack = json.loads((data / "stack.json").read_text())
-        assert set(stack["pids"]) == {"supervisor", "synapse", "matchmaker", "scheduler",
-                                      "portal"}
+        assert set(stack["pids"]) == {"supervisor", "synapse", "matchmaker", "scheduler", "portal"}
         assert stack["bots"]["scheduler"]["user_id"] == "@scheduler:localhost"
         assert stack["coordinators_room_id"].startswith("!")
-        status = subprocess.run([sys.executable, "-m", "connec.cli", "status", "--data-dir",
-                                 str(data)], capture_output=True, text=True, check=False)
+        status = subprocess.run(
+            [sys.executable, "-m", "connec.cli", "status", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert status.returncode == 0, status.stdout
         assert all(f.severity is not Severity.PROBLEM for f in examine(data))
     finally:
