@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -50,20 +61,251 @@ class DeploymentFact(Base):
 
 
 class Person(Base):
-    """Anyone connec knows: citizen, volunteer, peer citizen or staff member."""
+    """Anyone connec knows: citizen, volunteer, peer citizen or staff member.
+
+    The profile fields are what matching needs; contact details only what the
+    portal needs to reach a volunteer. Everything here is erasable (see DESIGN, flow 9).
+    """
 
     __tablename__ = "people"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     matrix_id: Mapped[str] = mapped_column(String(255), unique=True)
-    role: Mapped[str] = mapped_column(
-        String(16)
-    )  # citizen | volunteer | peer | coordinator | frontline
+    # citizen | volunteer | peer | coordinator | frontline
+    role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str] = mapped_column(String(128), default="")
     language: Mapped[str] = mapped_column(String(8), default="da")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Copenhagen")
     state: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | ended
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    gender: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    municipality: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    postcode: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    interest_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    interest_words: Mapped[list[str]] = mapped_column(JSON, default=list)  # their own words
+    about: Mapped[str] = mapped_column(Text, default="")
+    contact_modes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    availability: Mapped[list[str]] = mapped_column(JSON, default=list)  # "tue-am", ...
+    partner_gender: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    age_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    age_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    near_me: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    approval: Mapped[str] = mapped_column(String(16), default="approved")  # volunteers
+    profile_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    email: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    organisation: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    motivation: Mapped[str] = mapped_column(Text, default="")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    enrolled_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    rejection_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Dialogue(Base):
+    """Where a person is in a conversation with a bot (intake, check-in, survey).
+
+    Stored after every answer, so a restart continues where the person was.
+    """
+
+    __tablename__ = "dialogues"
+    __table_args__ = (UniqueConstraint("bot", "matrix_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot: Mapped[str] = mapped_column(String(32))
+    matrix_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))  # intake | edit | checkin | wellbeing | ...
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Proposal(Base):
+    """A suggested pair. Both must say yes; nobody learns who said no.
+
+    suggested (awaiting a coordinator) -> asked -> accepted | declined | expired | cancelled
+    """
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    a_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    b_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="suggested")
+    source: Mapped[str] = mapped_column(String(16), default="matching")  # matching | manual
+    a_answer: Mapped[str | None] = mapped_column(String(8), nullable=True)  # yes | no
+    b_answer: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    a_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    b_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_proposals_state", "state"),)
+
+
+class Match(Base):
+    """Two people who both said yes, and their visit room.
+
+    The room is made by a recorded state machine:
+    accepted -> room_created -> invited -> introduced; later paused or ended.
+    A restart resumes from the recorded step; a match never gets two rooms.
+    """
+
+    __tablename__ = "matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposals.id", ondelete="SET NULL"), unique=True, nullable=True
+    )
+    a_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    b_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="accepted")
+    room_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    room_txn: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    introduced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Concern(Base):
+    """A worry someone raised privately; coordinators are told at once."""
+
+    __tablename__ = "concerns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), nullable=True
+    )
+    match_id: Mapped[int | None] = mapped_column(
+        ForeignKey("matches.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="person")  # person | checkin | silence
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | handled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    handled_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PendingAction(Base):
+    """A coordinator command that changes something, waiting for its confirmation."""
+
+    __tablename__ = "pending_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot: Mapped[str] = mapped_column(String(32))
+    room_id: Mapped[str] = mapped_column(String(255))
+    command_event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    question_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | done | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Booking(Base):
+    """A visit in a visit room: the source of truth for its reminders.
+
+    proposed (waiting for the other person) -> confirmed -> done | cancelled | moved
+    """
+
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the short number people use
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    room_id: Mapped[str] = mapped_column(String(255))
+    booked_by: Mapped[str] = mapped_column(String(255))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    zone: Mapped[str] = mapped_column(String(64), default="Europe/Copenhagen")
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    contact_mode: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    weekly: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    question_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    confirmed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    calendar_mxc: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Reminder(Base):
+    """One message due at one instant: pending -> sent | missed_reported | cancelled."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "occurrence_at", "kind", "person_id"),
+        Index("ix_reminders_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))  # before | checkin
+    offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=True
+    )
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CheckIn(Base):
+    """How a visit went, asked privately of each person afterwards."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("booking_id", "occurrence_at", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    words: Mapped[str | None] = mapped_column(Text, nullable=True)
+    share_words: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    raised: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WellbeingAnswer(Base):
+    """One person's three-item UCLA loneliness scale at one time (each item 1-3)."""
+
+    __tablename__ = "wellbeing_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    companionship: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    left_out: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    isolated: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    @property
+    def total(self) -> int | None:
+        items = (self.companionship, self.left_out, self.isolated)
+        return None if None in items else sum(items)  # type: ignore[arg-type]
 
 
 class DirectRoom(Base):

@@ -35,14 +35,10 @@ from types import MappingProxyType
 from typing import Literal
 
 from connec.interests import InterestSet, interest
+from connec.people import CONTACT_MODES, SLOTS
 
 Role = Literal["citizen", "volunteer", "peer"]
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PARTS_OF_DAY = ("am", "pm", "eve")
-# Weekly availability slots, in week order: "mon-am", "mon-pm", "mon-eve", ...
-SLOTS = tuple(f"{day}-{part}" for day in DAYS for part in PARTS_OF_DAY)
-CONTACT_MODES = ("chat", "voice", "video")
 
 RELATED_GROUP_WEIGHT = 0.5
 SHARED_SLOT_WEIGHT = 1.0
