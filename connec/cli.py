@@ -143,6 +143,39 @@ def cmd_portal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_people_import(args: argparse.Namespace) -> int:
+    from connec.people_csv import import_file, print_report
+
+    report = asyncio.run(import_file(_settings(args), Path(args.file)))
+    print_report(report, console)
+    return 0 if not report.errors else 1
+
+
+def cmd_people_export(args: argparse.Namespace) -> int:
+    from connec.people_csv import export_file
+
+    count = asyncio.run(export_file(_settings(args), Path(args.file) if args.file else None))
+    if args.file:
+        console.print(f"{count} people written to {args.file}")
+    return 0
+
+
+def cmd_match_run(args: argparse.Namespace) -> int:
+    from bots.matchmaker.matching import print_round, run_round_from_cli
+
+    result = asyncio.run(run_round_from_cli(_settings(args)))
+    print_round(result, console)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.part == "scheduler":
+        from bots.scheduler.bench import main as bench
+    else:
+        from portal.bench import main as bench
+    return int(bench(_settings(args), console) or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connec", description="Online befriending on Matrix.")
     common = argparse.ArgumentParser(add_help=False)
@@ -170,6 +203,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "migrate", parents=[common], help="bring connec's database up to date"
     ).set_defaults(run=cmd_migrate)
+
+    people = sub.add_parser("people", help="import and export people")
+    people_sub = people.add_subparsers(dest="people_command", required=True)
+    imp = people_sub.add_parser("import", parents=[common], help="load people from a CSV file")
+    imp.add_argument("file")
+    imp.set_defaults(run=cmd_people_import)
+    exp = people_sub.add_parser("export", parents=[common], help="write people to a CSV file")
+    exp.add_argument("file", nargs="?", help="the file (default: standard output)")
+    exp.set_defaults(run=cmd_people_export)
+
+    match = sub.add_parser("match", help="matching")
+    match_sub = match.add_subparsers(dest="match_command", required=True)
+    match_sub.add_parser("run", parents=[common], help="run a matching round now").set_defaults(
+        run=cmd_match_run
+    )
+
+    bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
+    bench.add_argument("part", choices=["scheduler", "portal"])
+    bench.set_defaults(run=cmd_bench)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")
     bot.add_argument("name", choices=["matchmaker", "scheduler"])

@@ -88,6 +88,38 @@ class SchedulerSettings(BotSettings):
     metrics_port: int = Field(9102, ge=0, le=65535)
 
 
+class MatchingSettings(BaseModel):
+    """How pairs are found and proposed."""
+
+    requires_approval: bool = Field(
+        True, description="A coordinator approves each suggested pair before anyone is asked."
+    )
+    every_minutes: int = Field(60, ge=1, description="How often a matching round runs.")
+    after_new_person_seconds: int = Field(
+        60, ge=0, description="A round soon after someone becomes active."
+    )
+    remind_after_hours: int = Field(48, ge=1, description="One reminder of an open proposal.")
+    expire_after_hours: int = Field(168, ge=1, description="An unanswered proposal lapses.")
+    min_score: float = Field(0.0, ge=0, description="Pairs must score above this.")
+
+
+class SchedulerBehaviour(BaseModel):
+    """Reminders and care after visits."""
+
+    reminder_offsets_minutes: list[int] = Field(
+        default_factory=lambda: [24 * 60, 15], description="Reminders before each visit."
+    )
+    default_duration_minutes: int = Field(30, ge=5, le=480)
+    late_grace_minutes: int = Field(
+        60, ge=0, description="A reminder missed while down is still sent if this late."
+    )
+    checkin_after_minutes: int = Field(
+        15, ge=0, description="How long after a visit ends each person is asked how it went."
+    )
+    silence_days: int = Field(14, ge=1, description="Quiet this long: a gentle nudge.")
+    wellbeing_every_days: int = Field(90, ge=1, description="How often the UCLA scale is asked.")
+
+
 class Settings(BaseSettings):
     """All of connec's configuration for one data folder."""
 
@@ -108,6 +140,8 @@ class Settings(BaseSettings):
     portal: PortalSettings = Field(default_factory=PortalSettings)
     matchmaker: MatchmakerSettings = Field(default_factory=MatchmakerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    visits: SchedulerBehaviour = Field(default_factory=SchedulerBehaviour)
 
     @field_validator("data_dir")
     @classmethod

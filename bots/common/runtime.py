@@ -98,6 +98,17 @@ class Bot:
     ) -> None:
         """Reactions (e.g. ✅ to confirm); nothing by default."""
 
+    async def on_member(
+        self, runtime: BotRuntime, room: nio.MatrixRoom, event: nio.RoomMemberEvent
+    ) -> None:
+        """Someone joined, left or was invited (after the bot's own join); nothing by default."""
+
+    async def on_start(self, runtime: BotRuntime) -> None:
+        """After login and the first sync: resume unfinished work, start timers."""
+
+    async def on_stop(self, runtime: BotRuntime) -> None:
+        """Before the client closes: stop timers."""
+
     def help_word(self, lang: str) -> str:
         found = self.commands.find("help")
         return found[0].name(lang) if found else "help"
@@ -118,6 +129,7 @@ class BotRuntime:
         self.coordinators_room_id: str | None = None
         self.client: nio.AsyncClient | None = None
         self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._ignore_before: datetime | None = None
 
     # Lifecycle ---------------------------------------------------------------
@@ -129,12 +141,18 @@ class BotRuntime:
             await self._load_facts()
             await self._first_sync()
             await self._ensure_cross_signed()
+            await self.bot.on_start(self)
             self.ready.set()
             metrics.READY.labels(self.bot.name).set(1)
             log.info("ready", extra={"bot": self.bot.name, "user_id": self.user_id})
             await self._sync_forever()
         finally:
             metrics.READY.labels(self.bot.name).set(0)
+            if self.ready.is_set():
+                await self.bot.on_stop(self)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
             if self.client is not None:
                 await self.client.close()
             await self.db.close()
@@ -373,6 +391,8 @@ class BotRuntime:
                 await self._answer_undecryptable(room, event)
             elif kind == "reaction":
                 await self.bot.on_reaction(self, room, event)
+            elif kind == "member":
+                await self.bot.on_member(self, room, event)
             else:
                 await self._handle_text(room, event)
         except Exception:
@@ -522,6 +542,8 @@ class BotRuntime:
 def _kind(event: nio.Event) -> str | None:
     if isinstance(event, nio.RoomMessageText):
         return "text"
+    if isinstance(event, nio.RoomMemberEvent):
+        return "member"
     if isinstance(event, nio.MegolmEvent):
         return "undecryptable"
     if isinstance(event, nio.ReactionEvent):

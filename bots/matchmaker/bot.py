@@ -1,15 +1,34 @@
-"""The matchmaker bot: greets people, and (in its own issue) learns who they are,
-proposes pairs and creates visit rooms."""
+"""The matchmaker bot: learns who people are, proposes pairs, creates visit rooms,
+and takes concerns and coordinators' commands.
+
+One file per job: ``intake.py`` (the dialogue in a person's direct room),
+``commands_profile.py`` (!profil, !ret, !pause, !fortsæt), ``matching.py`` (a matching
+round), ``proposals.py`` (asking both people, their answers), ``rooms.py`` (the visit
+room's state machine and endings), ``concerns.py`` (!bekymring) and
+``commands_coordinator.py`` (the coordinators' room). Each declares its commands on
+the one table below, so help is generated from all of them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bots.common.commands import CommandTable, declare_help
-from bots.common.messages import Messages
-from bots.common.runtime import Bot
+import nio
 
-COMMANDS = CommandTable(domain="matchmaker")
+from bots.common.commands import declare_help
+from bots.common.messages import Messages
+from bots.common.runtime import Bot, BotRuntime, MessageContext
+from bots.matchmaker import (
+    commands_coordinator,
+    commands_profile,
+    concerns,
+    intake,
+    matching,
+    proposals,
+    rooms,
+)
+from bots.matchmaker.table import COMMANDS
+
 declare_help(COMMANDS)
 
 
@@ -17,3 +36,30 @@ class Matchmaker(Bot):
     name = "matchmaker"
     commands = COMMANDS
     messages = Messages("matchmaker", Path(__file__).parent / "templates")
+
+    async def on_text(self, ctx: MessageContext) -> None:
+        # A yes or no to an open proposal comes first, then the intake dialogue.
+        for handler in (proposals.on_text, commands_coordinator.on_text, intake.on_text):
+            if await handler(ctx):
+                return
+        await super().on_text(ctx)
+
+    async def on_reaction(
+        self, runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent
+    ) -> None:
+        for handler in (proposals.on_reaction, commands_coordinator.on_reaction, rooms.on_reaction):
+            if await handler(runtime, room, event):
+                return
+
+    async def on_member(
+        self, runtime: BotRuntime, room: nio.MatrixRoom, event: nio.RoomMemberEvent
+    ) -> None:
+        await rooms.on_member(runtime, room, event)
+
+    async def on_start(self, runtime: BotRuntime) -> None:
+        await intake.on_start(runtime)
+        await proposals.on_start(runtime)
+        await rooms.on_start(runtime)
+        await matching.on_start(runtime)
+        await concerns.on_start(runtime)
+        await commands_profile.on_start(runtime)

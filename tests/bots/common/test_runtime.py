@@ -129,3 +129,19 @@ async def test_the_bot_survives_synapse_restarting_under_it(
         return bot.runtime.ready.is_set() and not bot.task.done()
 
     await eventually(synced_again, what="the bot to keep running")
+
+
+async def test_the_bots_device_is_cross_signed_as_element_requires(
+    synapse: SynapseHarness, person, start_bot
+) -> None:
+    from bots.common.cross_signing import verify_chain
+
+    bot = await start_bot(Scheduler())
+    karen = await person("karen")
+    query = await synapse.admin.request(
+        "POST",
+        "/_matrix/client/v3/keys/query",
+        token=karen.access_token,
+        json={"device_keys": {bot.user_id: []}},
+    )
+    assert verify_chain(query, bot.user_id, bot.runtime.client.device_id)
