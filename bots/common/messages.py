@@ -16,7 +16,7 @@ from typing import ClassVar
 import jinja2
 from babel.support import Translations
 
-from connec.i18n import normalise_language, translations
+from connec.i18n import LOCALE_DIR, normalise_language, translations
 
 COMMON_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -91,9 +91,10 @@ class Messages:
 
     @cache  # noqa: B019 - one catalog per language for the life of the bot
     def _catalog(self, lang: str) -> Translations:
-        """The shared bot words merged with this bot's own."""
+        """The shared bot words merged with this bot's own (``<domain>*.po``, one per job)."""
         merged = Translations()
-        for domain in ("bots", self.domain):
+        own = sorted(p.stem for p in (LOCALE_DIR / lang / "LC_MESSAGES").glob(f"{self.domain}*.po"))
+        for domain in ("bots", *own):
             catalog = translations(lang, domain)
             if isinstance(catalog, Translations):
                 merged.merge(catalog)
