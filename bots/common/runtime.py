@@ -82,7 +82,9 @@ class Bot:
     commands: CommandTable
     messages: Messages
 
-    def should_join(self, runtime: BotRuntime, room_id: str, inviter: str, direct: bool) -> bool:
+    async def should_join(
+        self, runtime: BotRuntime, room_id: str, inviter: str, direct: bool
+    ) -> bool:
         return direct or room_id == runtime.coordinators_room_id
 
     async def greet(self, runtime: BotRuntime, room_id: str, person: str, lang: str) -> None:
@@ -305,7 +307,7 @@ class BotRuntime:
                 if isinstance(event, nio.InviteMemberEvent) and event.state_key == self.user_id:
                     inviter = event.sender
                     direct = bool(event.content.get("is_direct"))
-            if not self.bot.should_join(self, room_id, inviter, direct):
+            if not await self.bot.should_join(self, room_id, inviter, direct):
                 log.info("invite declined", extra={"bot": self.bot.name, "room_id": room_id})
                 await self.client.room_leave(room_id)
                 continue

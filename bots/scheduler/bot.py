@@ -17,7 +17,9 @@ class Scheduler(Bot):
     commands = COMMANDS
     messages = Messages("scheduler", Path(__file__).parent / "templates")
 
-    def should_join(self, runtime: BotRuntime, room_id: str, inviter: str, direct: bool) -> bool:
+    async def should_join(
+        self, runtime: BotRuntime, room_id: str, inviter: str, direct: bool
+    ) -> bool:
         # The matchmaker invites the scheduler into every visit room it creates.
         matchmaker = runtime.settings.user_id(runtime.settings.matchmaker.localpart)
-        return inviter == matchmaker or super().should_join(runtime, room_id, inviter, direct)
+        return inviter == matchmaker or await super().should_join(runtime, room_id, inviter, direct)
