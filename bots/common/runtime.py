@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,6 +133,7 @@ class BotRuntime:
         self.client: nio.AsyncClient | None = None
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._wakers: dict[str, asyncio.Event] = {}
         self._ignore_before: datetime | None = None
 
     # Lifecycle ---------------------------------------------------------------
@@ -509,6 +511,109 @@ class BotRuntime:
             )
         return normalise_language(language or self.settings.language)
 
+    async def ensure_direct_room(self, matrix_id: str) -> str:
+        """The private, encrypted room between this bot and a person; made once.
+
+        Only for background tasks (see :meth:`wait_for_room`).
+        """
+        assert self.client is not None
+        async with self.db.session() as session:
+            known = await session.scalar(
+                select(DirectRoom).where(
+                    DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
+                )
+            )
+            if known is not None:
+                return known.room_id
+        response = await self.client.room_create(
+            is_direct=True,
+            invite=[matrix_id],
+            preset=nio.RoomPreset.trusted_private_chat,
+            initial_state=[
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                },
+            ],
+        )
+        if not isinstance(response, nio.RoomCreateResponse):
+            raise RuntimeError(f"could not open a direct room with {matrix_id}: {response}")
+        async with self.db.session() as session:
+            # Greeted now: the bot writes first, with what it came to say.
+            session.add(
+                DirectRoom(
+                    bot=self.bot.name,
+                    matrix_id=matrix_id,
+                    room_id=response.room_id,
+                    greeted_at=self.clock.now(),
+                )
+            )
+        await self.wait_for_room(response.room_id)
+        return response.room_id
+
+    async def send_direct(
+        self, matrix_id: str, template: str, *, txn: str, **values: Any
+    ) -> str | None:
+        """A private message to a person, in their language (from background tasks)."""
+        room_id = await self.ensure_direct_room(matrix_id)
+        return await self.send(
+            room_id, template, await self.language_of(matrix_id), txn=txn, **values
+        )
+
+    async def wait_for_room(self, room_id: str, wait_s: float = 30.0) -> None:
+        """Wait until the sync loop knows a room (its members, its encryption).
+
+        Only for background tasks: an event handler that waited here would hold up
+        the very sync that brings the room.
+        """
+        assert self.client is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while room_id not in self.client.rooms:
+            if loop.time() > deadline:
+                raise TimeoutError(f"room {room_id} did not appear in sync")
+            await asyncio.sleep(0.1)
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        """A background task of this bot, cancelled when the bot stops."""
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{self.bot.name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def spawn_worker(self, name: str, step: Callable[[], Awaitable[None]], every_s: float) -> None:
+        """A background task that does ``step`` every ``every_s`` seconds, or at once
+        when woken with :meth:`wake`. The tables say what is due and the worker acts on
+        them, so a crash between two steps loses nothing."""
+        wake = asyncio.Event()
+        self._wakers[name] = wake
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await step()
+                except Exception:
+                    log.exception("worker step failed", extra={"bot": self.bot.name, "part": name})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=every_s)
+                wake.clear()
+
+        self.spawn(loop(), name)
+
+    def wake(self, name: str) -> None:
+        """Run a worker's step now rather than at its next tick (no-op if not running)."""
+        if name in self._wakers:
+            self._wakers[name].set()
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "background task failed", exc_info=task.exception(), extra={"bot": self.bot.name}
+            )
+
     async def send(
         self,
         room_id: str,
@@ -529,6 +634,10 @@ class BotRuntime:
             "formatted_body": markup,
             "m.mentions": {"user_ids": mentions or []},
         }
+        if self.client.should_query_keys:
+            # Know every member's devices (also the invited) before encrypting for them.
+            with contextlib.suppress(nio.LocalProtocolError):
+                await self.client.keys_query()
         response = await self.client.room_send(
             room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
         )
