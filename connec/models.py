@@ -145,6 +145,8 @@ class Proposal(Base):
     a_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     b_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     approved_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The suggestion as shown in the coordinators' room, when approval is needed.
+    coordinator_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -5,7 +5,8 @@ One file per job: ``intake.py`` (the dialogue in a person's direct room),
 ``commands_profile.py`` (!profil, !ret, !pause, !fortsæt), ``matching.py`` (a matching
 round), ``proposals.py`` (asking both people, their answers), ``rooms.py`` (the visit
 room's state machine and endings), ``concerns.py`` (!bekymring) and
-``commands_coordinator.py`` (the coordinators' room). Each declares its commands on
+``commands_coordinator.py`` (the coordinators' room) and ``welcome.py`` (greeting
+people enrolled, approved or imported). Each declares its commands on
 the one table below, so help is generated from all of them.
 """
 
@@ -26,6 +27,7 @@ from bots.matchmaker import (
     matching,
     proposals,
     rooms,
+    welcome,
 )
 from bots.matchmaker.table import COMMANDS
 
@@ -39,7 +41,12 @@ class Matchmaker(Bot):
 
     async def on_text(self, ctx: MessageContext) -> None:
         # A yes or no to an open proposal comes first, then the intake dialogue.
-        for handler in (proposals.on_text, commands_coordinator.on_text, intake.on_text):
+        for handler in (
+            proposals.on_text,
+            rooms.on_text,
+            commands_coordinator.on_text,
+            intake.on_text,
+        ):
             if await handler(ctx):
                 return
         await super().on_text(ctx)
@@ -63,3 +70,4 @@ class Matchmaker(Bot):
         await matching.on_start(runtime)
         await concerns.on_start(runtime)
         await commands_profile.on_start(runtime)
+        await welcome.on_start(runtime)

@@ -1,21 +1,401 @@
-"""(being written)"""
+"""Asking two people whether they would like to meet, and hearing their answers.
+
+A proposal is asked of both people privately, with the other's first name, age
+band and what they share. Either answers in words ("ja", "nej", "1", "2") or with a
+reaction on the question. Both yes: a match, and a visit room follows (``rooms.py``).
+A no frees both for other proposals, and nobody is told who declined.
+
+Delivery is an outbox: proposals are rows first, and a background task sends what
+has not been sent yet, with deterministic transaction IDs, so a crash never loses a
+proposal or asks twice.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+import nio
+from sqlalchemy import select
 
-async def on_text(ctx: Any) -> bool:
-    return False
+from bots.common.commands import Where, fold
+from bots.common.runtime import BotRuntime, MessageContext, txn_id
+from bots.matchmaker.profiles import first_name
+from bots.matchmaker.reasons import explain
+from bots.matchmaker.scoring import Reason
+from connec.models import AuditEntry, Match, Person, Proposal
+from connec.people import age_band
+
+log = logging.getLogger(__name__)
+
+YES_WORDS = {
+    "ja",
+    "jo",
+    "yes",
+    "y",
+    "1",
+    "gerne",
+    "ok",
+    "okay",
+    "jatak",
+    "ja tak",
+    "yes please",
+    "👍",
+    "✅",
+    "✔️",
+}
+NO_WORDS = {"nej", "no", "n", "2", "nejtak", "nej tak", "no thanks", "👎", "❌"}
+YES_REACTIONS = {"👍", "✅", "✔️", "👍️", "😀", "❤️"}
+NO_REACTIONS = {"👎", "❌", "✖️"}
+WORKER = "proposal delivery"
 
 
-async def on_reaction(runtime: Any, room: Any, event: Any) -> bool:
-    return False
-
-
-async def on_member(runtime: Any, room: Any, event: Any) -> None:
+def answer_word(text: str) -> str | None:
+    """ "yes", "no" or None for what a person wrote."""
+    words = fold(text.strip().strip(".!").lower())
+    if words in {fold(w) for w in YES_WORDS}:
+        return "yes"
+    if words in {fold(w) for w in NO_WORDS}:
+        return "no"
     return None
 
 
-async def on_start(runtime: Any) -> None:
+def answer_reaction(key: str) -> str | None:
+    key = key.replace("\ufe0f", "")
+    if key in {k.replace("\ufe0f", "") for k in YES_REACTIONS}:
+        return "yes"
+    if key in {k.replace("\ufe0f", "") for k in NO_REACTIONS}:
+        return "no"
     return None
+
+
+def reasons_of(proposal: Proposal) -> list[Reason]:
+    return [Reason(r["kind"], tuple(r["data"])) for r in proposal.reasons]  # type: ignore[arg-type]
+
+
+def wake(runtime: Any) -> None:
+    """Deliver now rather than at the next tick."""
+    runtime.wake(WORKER)
+
+
+# Creating proposals by hand, and coordinators' approval --------------------------------
+
+
+async def create_manual_proposal(runtime: BotRuntime, a: Person, b: Person, by: str) -> Proposal:
+    """A coordinator's own suggestion: asked at once, still needing both yeses."""
+    from bots.matchmaker.matching import reasons_as_json
+    from bots.matchmaker.profiles import to_profile
+    from bots.matchmaker.scoring import interest_weights, score
+
+    now = runtime.clock.now()
+    profiles = [to_profile(a), to_profile(b)]
+    scored = score(*profiles, weights=interest_weights(profiles), today_year=now.year)
+    async with runtime.db.session() as session:
+        proposal = Proposal(
+            a_id=a.id,
+            b_id=b.id,
+            score=scored.value if scored else 0.0,
+            reasons=reasons_as_json(scored.reasons if scored else ()),
+            state="asked",
+            source="manual",
+            approved_by=by,
+            created_at=now,
+            asked_at=now,
+        )
+        session.add(proposal)
+        await session.flush()
+        session.add(
+            AuditEntry(actor=by, action="proposal_manual", subject=str(proposal.id), at=now)
+        )
+    wake(runtime)
+    return proposal
+
+
+async def approve(runtime: BotRuntime, proposal_id: int, by: str) -> Proposal | None:
+    """A coordinator lets a suggested pair be asked. None if there is no such suggestion."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        proposal = await session.get(Proposal, proposal_id)
+        if proposal is None or proposal.state != "suggested":
+            return None
+        proposal.state, proposal.approved_by, proposal.asked_at = "asked", by, now
+        session.add(
+            AuditEntry(actor=by, action="proposal_approved", subject=str(proposal_id), at=now)
+        )
+    wake(runtime)
+    return proposal
+
+
+async def reject(runtime: BotRuntime, proposal_id: int, by: str) -> Proposal | None:
+    """A coordinator turns a suggested pair down; they are never suggested again."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        proposal = await session.get(Proposal, proposal_id)
+        if proposal is None or proposal.state != "suggested":
+            return None
+        proposal.state, proposal.approved_by, proposal.decided_at = "rejected", by, now
+        session.add(
+            AuditEntry(actor=by, action="proposal_rejected", subject=str(proposal_id), at=now)
+        )
+    return proposal
+
+
+# Answers --------------------------------------------------------------------------------
+
+
+async def _open_for(runtime: BotRuntime, matrix_id: str) -> tuple[Person, Proposal, str] | None:
+    """The newest proposal asked of this person and not yet answered by them."""
+    async with runtime.db.session() as session:
+        person = await session.scalar(select(Person).where(Person.matrix_id == matrix_id))
+        if person is None:
+            return None
+        proposals = (
+            await session.scalars(
+                select(Proposal)
+                .where(
+                    Proposal.state == "asked",
+                    (Proposal.a_id == person.id) | (Proposal.b_id == person.id),
+                )
+                .order_by(Proposal.id.desc())
+            )
+        ).all()
+    for proposal in proposals:
+        side = "a" if proposal.a_id == person.id else "b"
+        if getattr(proposal, f"{side}_answer") is None and getattr(proposal, f"{side}_event_id"):
+            return person, proposal, side
+    return None
+
+
+async def on_text(ctx: MessageContext) -> bool:
+    """A yes or no in the direct room, to the proposal waiting for this person."""
+    if ctx.where is not Where.DIRECT:
+        return False
+    answer = answer_word(ctx.body)
+    if answer is None:
+        return False
+    found = await _open_for(ctx.runtime, ctx.sender)
+    if found is None:
+        return False
+    _person, proposal, side = found
+    await record_answer(ctx.runtime, proposal.id, side, answer, reply=ctx.reply)
+    return True
+
+
+async def on_reaction(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent) -> bool:
+    """👍 or 👎 on the question itself."""
+    answer = answer_reaction(event.key)
+    if answer is None:
+        return False
+    async with runtime.db.session() as session:
+        proposal = await session.scalar(
+            select(Proposal).where(
+                (Proposal.a_event_id == event.reacts_to) | (Proposal.b_event_id == event.reacts_to)
+            )
+        )
+        if proposal is None:
+            return False
+        side = "a" if proposal.a_event_id == event.reacts_to else "b"
+        person = await session.get(Person, getattr(proposal, f"{side}_id"))
+    if person is None or person.matrix_id != event.sender:
+        return False
+
+    async def reply(template: str, **values: Any) -> str | None:
+        return await runtime.send(
+            room.room_id,
+            template,
+            await runtime.language_of(event.sender),
+            txn=txn_id(event.event_id, "answer"),
+            **values,
+        )
+
+    await record_answer(runtime, proposal.id, side, answer, reply=reply)
+    return True
+
+
+async def record_answer(
+    runtime: BotRuntime, proposal_id: int, side: str, answer: str, *, reply: Any
+) -> None:
+    """Store one person's answer; two yeses make a match, one no ends the proposal."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        proposal = await session.get(Proposal, proposal_id, with_for_update=True)
+        if proposal is None or proposal.state != "asked":
+            await reply("proposal_closed.html")
+            return
+        setattr(proposal, f"{side}_answer", answer)
+        other_side = "b" if side == "a" else "a"
+        other_answer = getattr(proposal, f"{other_side}_answer")
+        outcome = "waiting"
+        if answer == "no":
+            proposal.state, proposal.decided_at, outcome = "declined", now, "declined"
+        elif other_answer == "yes":
+            proposal.state, proposal.decided_at, outcome = "accepted", now, "accepted"
+            # The match is made in the same transaction as the second yes: never
+            # a yes without its match, never two matches.
+            session.add(
+                Match(
+                    proposal_id=proposal.id,
+                    a_id=proposal.a_id,
+                    b_id=proposal.b_id,
+                    state="accepted",
+                    created_at=now,
+                )
+            )
+        other = await session.get(Person, getattr(proposal, f"{other_side}_id"))
+        other_id = other.matrix_id if other else None
+    if outcome == "declined":
+        await reply("proposal_no_thanks.html")
+        if other_id and other_answer != "no":
+            runtime.spawn(
+                _tell(
+                    runtime, other_id, "proposal_off.html", txn_id("proposal-off", str(proposal_id))
+                ),
+                "proposal off",
+            )
+        _ask_for_round(runtime)
+    elif outcome == "accepted":
+        await reply("proposal_accepted.html")
+        if other_id:
+            runtime.spawn(
+                _tell(
+                    runtime,
+                    other_id,
+                    "proposal_accepted.html",
+                    txn_id("proposal-accepted", str(proposal_id)),
+                ),
+                "proposal accepted",
+            )
+        from bots.matchmaker import rooms
+
+        rooms.wake(runtime)
+    else:
+        await reply("proposal_yes_waiting.html")
+
+
+def _ask_for_round(runtime: BotRuntime) -> None:
+    from bots.matchmaker import matching
+
+    matching.request_round(runtime)
+
+
+async def _tell(runtime: BotRuntime, matrix_id: str, template: str, txn: str) -> None:
+    await runtime.send_direct(matrix_id, template, txn=txn)
+
+
+# Delivery -------------------------------------------------------------------------------
+
+
+async def _ask(
+    runtime: BotRuntime, proposal: Proposal, side: str, me: Person, other: Person, *, reminder: bool
+) -> str | None:
+    lang = await runtime.language_of(me.matrix_id)
+    values = {
+        "name": first_name(other),
+        "age_band": age_band(other.birth_year, runtime.clock.now().year),
+        "role": other.role,
+        "about": other.about,
+        "reasons": explain(reasons_of(proposal), lang),
+        "reminder": reminder,
+    }
+    kind = "proposal-reminder" if reminder else "proposal"
+    return await runtime.send_direct(
+        me.matrix_id, "proposal.html", txn=txn_id(kind, str(proposal.id), side), **values
+    )
+
+
+async def deliver_once(runtime: BotRuntime) -> None:
+    """Send what the tables say is due: new questions, reminders, lapses, suggestions."""
+    settings = runtime.settings.matching
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        due = (
+            await session.scalars(
+                select(Proposal)
+                .where(Proposal.state.in_(("asked", "suggested")))
+                .order_by(Proposal.id)
+            )
+        ).all()
+        people = {
+            p.id: p
+            for p in (
+                await session.scalars(
+                    select(Person).where(
+                        Person.id.in_({x for pr in due for x in (pr.a_id, pr.b_id)})
+                    )
+                )
+            ).all()
+        }
+    for proposal in due:
+        a, b = people.get(proposal.a_id), people.get(proposal.b_id)
+        if a is None or b is None:
+            continue
+        if proposal.state == "suggested":
+            if proposal.coordinator_event_id is None and runtime.coordinators_room_id:
+                await _suggest(runtime, proposal, a, b)
+            continue
+        asked_at = proposal.asked_at or proposal.created_at
+        if now >= asked_at + timedelta(hours=settings.expire_after_hours):
+            await _expire(runtime, proposal, a, b, now)
+            continue
+        for side, me, other in (("a", a, b), ("b", b, a)):
+            if getattr(proposal, f"{side}_event_id") is None:
+                event_id = await _ask(runtime, proposal, side, me, other, reminder=False)
+                if event_id:
+                    async with runtime.db.session() as session:
+                        row = await session.get(Proposal, proposal.id)
+                        if row is not None:
+                            setattr(row, f"{side}_event_id", event_id)
+        if proposal.reminded_at is None and now >= asked_at + timedelta(
+            hours=settings.remind_after_hours
+        ):
+            for side, me, other in (("a", a, b), ("b", b, a)):
+                if getattr(proposal, f"{side}_answer") is None:
+                    await _ask(runtime, proposal, side, me, other, reminder=True)
+            async with runtime.db.session() as session:
+                row = await session.get(Proposal, proposal.id)
+                if row is not None:
+                    row.reminded_at = now
+
+
+async def _suggest(runtime: BotRuntime, proposal: Proposal, a: Person, b: Person) -> None:
+    assert runtime.coordinators_room_id is not None
+    lang = runtime.settings.language
+    event_id = await runtime.send(
+        runtime.coordinators_room_id,
+        "proposal_suggested.html",
+        lang,
+        txn=txn_id("proposal-suggested", str(proposal.id)),
+        number=proposal.id,
+        a=a,
+        b=b,
+        score=f"{proposal.score:.1f}",
+        reasons=explain(reasons_of(proposal), lang),
+    )
+    async with runtime.db.session() as session:
+        row = await session.get(Proposal, proposal.id)
+        if row is not None:
+            row.coordinator_event_id = event_id
+
+
+async def _expire(
+    runtime: BotRuntime, proposal: Proposal, a: Person, b: Person, now: datetime
+) -> None:
+    async with runtime.db.session() as session:
+        row = await session.get(Proposal, proposal.id)
+        if row is None or row.state != "asked":
+            return
+        row.state, row.decided_at = "expired", now
+    # Only those who said yes are told it lapsed; nobody learns who did not answer.
+    for side, person in (("a", a), ("b", b)):
+        if getattr(proposal, f"{side}_answer") == "yes":
+            await runtime.send_direct(
+                person.matrix_id,
+                "proposal_off.html",
+                txn=txn_id("proposal-expired", str(proposal.id), side),
+            )
+    _ask_for_round(runtime)
+
+
+async def on_start(runtime: BotRuntime) -> None:
+    runtime.spawn_worker(WORKER, lambda: deliver_once(runtime), every_s=30)

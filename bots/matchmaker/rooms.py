@@ -1,21 +1,458 @@
-"""(being written)"""
+"""The visit room: made once for a pair who both said yes, and ended kindly.
+
+Making a room is a recorded state machine on the ``Match`` row:
+accepted -> room_created -> invited -> introduced. A background worker advances
+every match that is not yet introduced, one step at a time, storing each step
+before the next; after a crash it resumes where the row says. Before creating a
+room it stores a token, and the room carries that token in its state, so a crash
+between creating the room and storing its ID finds the room again instead of
+making a second one.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import secrets
 from typing import Any
+from urllib.parse import quote
+
+import nio
+from sqlalchemy import select
+
+from bots.common.commands import Where
+from bots.common.runtime import BotRuntime, MessageContext, txn_id
+from bots.matchmaker.profiles import first_name
+from bots.matchmaker.proposals import answer_reaction, answer_word, reasons_of
+from bots.matchmaker.reasons import explain
+from bots.matchmaker.scoring import Reason, ReasonKind
+from bots.matchmaker.table import COMMANDS
+from connec.interests import interest
+from connec.models import AuditEntry, Dialogue, Match, Person, Proposal
+from connec.synapse_admin import SynapseAdmin, SynapseError
+
+log = logging.getLogger(__name__)
+
+WORKER = "visit rooms"
+MARKER = "io.connec.match"
+UNFINISHED = ("accepted", "room_created", "invited")
+ADMIN_ONLY = 100
+# State people may set: joining calls (MatrixRTC call membership).
+CALL_STATE = ("org.matrix.msc3401.call.member", "m.call.member")
 
 
-async def on_text(ctx: Any) -> bool:
-    return False
+def wake(runtime: Any) -> None:
+    runtime.wake(WORKER)
 
 
-async def on_reaction(runtime: Any, room: Any, event: Any) -> bool:
-    return False
+def power_levels(bots: list[str], scheduler: str) -> dict[str, Any]:
+    """People talk, send pictures and call; only the matchmaker changes the room.
+
+    The matchmaker creates the room, and from room version 12 a creator outranks
+    every power level and is not listed.
+    """
+    locked = (
+        "m.room.name",
+        "m.room.topic",
+        "m.room.avatar",
+        "m.room.power_levels",
+        "m.room.history_visibility",
+        "m.room.encryption",
+        "m.room.join_rules",
+        "m.room.guest_access",
+        "m.room.server_acl",
+        "m.room.tombstone",
+        "m.room.canonical_alias",
+        "m.room.pinned_events",
+        "io.element.functional_members",
+        MARKER,
+    )
+    return {
+        "users": {scheduler: 50},
+        "users_default": 0,
+        "events_default": 0,
+        "state_default": ADMIN_ONLY,
+        "invite": ADMIN_ONLY,
+        "kick": ADMIN_ONLY,
+        "ban": ADMIN_ONLY,
+        "redact": ADMIN_ONLY,
+        "notifications": {"room": ADMIN_ONLY},
+        "events": {**dict.fromkeys(locked, ADMIN_ONLY), **dict.fromkeys(CALL_STATE, 0)},
+    }
 
 
-async def on_member(runtime: Any, room: Any, event: Any) -> None:
+def room_state(match_id: int, token: str, bots: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "m.room.encryption",
+            "state_key": "",
+            "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+        },
+        {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
+        {
+            "type": "m.room.history_visibility",
+            "state_key": "",
+            "content": {"history_visibility": "shared"},
+        },
+        {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
+        # Element treats the bots as service members: the room is one-to-one,
+        # named after the other person, and offers 1:1 calls.
+        {
+            "type": "io.element.functional_members",
+            "state_key": "",
+            "content": {"service_members": bots},
+        },
+        {"type": MARKER, "state_key": "", "content": {"match_id": match_id, "token": token}},
+    ]
+
+
+def shared_interest_names(reasons: list[Reason], lang: str) -> list[str]:
+    names: list[str] = []
+    for reason in reasons:
+        if reason.kind == ReasonKind.SHARED_INTERESTS:
+            names += [i.name(lang) for key in reason.data if (i := interest(key)) is not None]
+        elif reason.kind == ReasonKind.SHARED_PERSONAL_INTERESTS:
+            names += list(reason.data)
+    return names
+
+
+async def _load(
+    runtime: BotRuntime, match_id: int
+) -> tuple[Match, Person, Person, list[Reason]] | None:
+    async with runtime.db.session() as session:
+        match = await session.get(Match, match_id)
+        if match is None:
+            return None
+        a, b = await session.get(Person, match.a_id), await session.get(Person, match.b_id)
+        proposal = await session.get(Proposal, match.proposal_id) if match.proposal_id else None
+    if a is None or b is None:
+        return None
+    return match, a, b, reasons_of(proposal) if proposal else []
+
+
+async def _set(runtime: BotRuntime, match_id: int, **values: Any) -> None:
+    async with runtime.db.session() as session:
+        match = await session.get(Match, match_id)
+        assert match is not None
+        for key, value in values.items():
+            setattr(match, key, value)
+
+
+def _http(runtime: BotRuntime) -> SynapseAdmin:
+    return SynapseAdmin(runtime.settings.synapse.url)
+
+
+async def _find_room(runtime: BotRuntime, token: str) -> str | None:
+    """A room made before a crash, found by the token it carries."""
+    assert runtime.client is not None
+    async with _http(runtime) as http:
+        joined = await http.request(
+            "GET", "/_matrix/client/v3/joined_rooms", token=runtime.client.access_token
+        )
+        for room_id in joined.get("joined_rooms", []):
+            with contextlib.suppress(SynapseError):
+                state = await http.request(
+                    "GET",
+                    f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{MARKER}/",
+                    token=runtime.client.access_token,
+                )
+                if state.get("token") == token:
+                    return str(room_id)
     return None
 
 
-async def on_start(runtime: Any) -> None:
-    return None
+async def create_room(runtime: BotRuntime, match_id: int) -> str | None:
+    """Step accepted -> room_created: exactly one room for the match."""
+    assert runtime.client is not None
+    loaded = await _load(runtime, match_id)
+    if loaded is None:
+        return None
+    match, a, b, reasons = loaded
+    if match.state != "accepted":
+        return match.room_id
+    if match.room_txn is None:
+        token = secrets.token_hex(12)
+        await _set(runtime, match_id, room_txn=token)  # stored before the room exists
+    else:
+        token = match.room_txn
+        found = await _find_room(runtime, token)
+        if found is not None:
+            await _set(runtime, match_id, room_id=found, state="room_created")
+            return found
+    settings = runtime.settings
+    scheduler = settings.user_id(settings.scheduler.localpart)
+    bots = [runtime.user_id, scheduler]
+    lang = settings.language
+    shared = shared_interest_names(reasons, lang)
+    response = await runtime.client.room_create(
+        visibility=nio.RoomVisibility.private,
+        name=f"{first_name(a)} & {first_name(b)}",
+        topic=", ".join(shared[:5]) if shared else None,
+        preset=nio.RoomPreset.private_chat,
+        initial_state=room_state(match_id, token, bots),
+        power_level_override=power_levels(bots, scheduler),
+    )
+    if not isinstance(response, nio.RoomCreateResponse):
+        raise RuntimeError(f"could not create the visit room for match {match_id}: {response}")
+    await _set(runtime, match_id, room_id=response.room_id, state="room_created")
+    log.info("visit room created", extra={"bot": "matchmaker", "room_id": response.room_id})
+    return response.room_id
+
+
+async def invite(runtime: BotRuntime, match_id: int) -> None:
+    """Step room_created -> invited: both people (also on allowed federated servers)
+    and the scheduler. Inviting someone already invited is harmless."""
+    assert runtime.client is not None
+    loaded = await _load(runtime, match_id)
+    if loaded is None:
+        return
+    match, a, b, _ = loaded
+    if match.state != "room_created" or match.room_id is None:
+        return
+    scheduler = runtime.settings.user_id(runtime.settings.scheduler.localpart)
+    for user_id in (a.matrix_id, b.matrix_id, scheduler):
+        response = await runtime.client.room_invite(match.room_id, user_id)
+        if isinstance(response, nio.RoomInviteError) and "already" not in response.message:
+            raise RuntimeError(f"could not invite {user_id}: {response.message}")
+    await _set(runtime, match_id, state="invited")
+
+
+async def introduce(runtime: BotRuntime, match_id: int) -> None:
+    """Step invited -> introduced: a warm ice-breaker built from what they share."""
+    assert runtime.client is not None
+    loaded = await _load(runtime, match_id)
+    if loaded is None:
+        return
+    match, a, b, reasons = loaded
+    if match.state != "invited" or match.room_id is None:
+        return
+    await runtime.wait_for_room(match.room_id)
+    room = runtime.client.rooms[match.room_id]
+    # Wait until the invites are in the room's state, so the message is encrypted
+    # for both people's devices too.
+    for _ in range(100):
+        if {a.matrix_id, b.matrix_id} <= set(room.users):
+            break
+        await asyncio.sleep(0.1)
+    lang = runtime.settings.language
+    messages = runtime.bot.messages
+    shared = shared_interest_names(reasons, lang)
+    if shared:
+        question = messages.gettext(
+            lang, "Here is something to start with: what first got you interested in {interest}?"
+        ).format(interest=shared[0])
+    else:
+        question = messages.gettext(
+            lang, "Here is something to start with: tell each other about a good day you remember."
+        )
+    await runtime.send(
+        match.room_id,
+        "visit_icebreaker.html",
+        lang,
+        txn=txn_id("icebreaker", str(match_id)),
+        mentions=[a.matrix_id, b.matrix_id],
+        a=first_name(a),
+        b=first_name(b),
+        reasons=explain(reasons, lang),
+        question=question,
+    )
+    now = runtime.clock.now()
+    await _set(runtime, match_id, state="introduced", introduced_at=now, last_activity_at=now)
+    async with runtime.db.session() as session:
+        session.add(
+            AuditEntry(actor="matchmaker", action="visit_room_ready", subject=str(match_id), at=now)
+        )
+
+
+STEPS = {"accepted": create_room, "room_created": invite, "invited": introduce}
+
+
+async def advance(runtime: BotRuntime, match_id: int) -> None:
+    """Take a match as far as it goes: each step is stored before the next."""
+    for _ in STEPS:
+        async with runtime.db.session() as session:
+            match = await session.get(Match, match_id)
+            state = match.state if match else None
+        if state not in STEPS:
+            return
+        await STEPS[state](runtime, match_id)
+
+
+async def advance_all(runtime: BotRuntime) -> None:
+    async with runtime.db.session() as session:
+        ids = (
+            await session.scalars(
+                select(Match.id).where(Match.state.in_(UNFINISHED)).order_by(Match.id)
+            )
+        ).all()
+    for match_id in ids:
+        await advance(runtime, match_id)
+
+
+# Ending a match --------------------------------------------------------------------------
+
+
+async def end_match(runtime: BotRuntime, match: Match, by: str, reason: str | None) -> None:
+    """Thank both, record the ending, and offer each a new match."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        row = await session.get(Match, match.id)
+        if row is None or row.state == "ended":
+            return
+        row.state, row.ended_at, row.ended_by, row.end_reason = "ended", now, by, reason
+        a, b = await session.get(Person, row.a_id), await session.get(Person, row.b_id)
+        session.add(
+            AuditEntry(
+                actor=by,
+                action="match_ended",
+                subject=str(match.id),
+                at=now,
+                details={"with_reason": bool(reason)},
+            )
+        )
+        room_id = row.room_id
+    if room_id:
+        await runtime.send(
+            room_id,
+            "visit_ended.html",
+            runtime.settings.language,
+            txn=txn_id("ended", str(match.id)),
+        )
+    for person in (a, b):
+        if person is not None:
+            runtime.spawn(
+                runtime.send_direct(
+                    person.matrix_id,
+                    "new_match_offer.html",
+                    txn=txn_id("new-match", str(match.id), person.matrix_id),
+                ),
+                "new match offer",
+            )
+    from bots.matchmaker import matching
+
+    matching.request_round(runtime)
+
+
+async def set_paused(runtime: BotRuntime, match: Match, by: str, paused: bool) -> None:
+    """A coordinator pauses a match (reminders stop) or lets it go on."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        row = await session.get(Match, match.id)
+        if row is None or row.state not in ("introduced", "paused"):
+            return
+        row.state = "paused" if paused else "introduced"
+        session.add(
+            AuditEntry(
+                actor=by,
+                action="match_paused" if paused else "match_resumed",
+                subject=str(match.id),
+                at=now,
+            )
+        )
+
+
+async def match_in_room(runtime: BotRuntime, room_id: str) -> Match | None:
+    async with runtime.db.session() as session:
+        return await session.scalar(select(Match).where(Match.room_id == room_id))
+
+
+@COMMANDS.command(
+    "end",
+    da=("afslut",),
+    en=("end",),
+    help="End this friendship kindly (asks first)",
+    args="[reason]",
+    where=Where.VISIT_ROOM,
+)
+async def end_command(ctx: MessageContext) -> None:
+    match = await match_in_room(ctx.runtime, ctx.room.room_id)
+    if match is None or match.state == "ended":
+        await ctx.reply("visit_end_kept.html")
+        return
+    question = await ctx.reply("visit_end_confirm.html")
+    async with ctx.runtime.db.session() as session:
+        dialogue = await session.scalar(
+            select(Dialogue).where(Dialogue.bot == "matchmaker", Dialogue.matrix_id == ctx.sender)
+        )
+        data = {
+            "match_id": match.id,
+            "room_id": ctx.room.room_id,
+            "reason": ctx.args or None,
+            "question": question,
+        }
+        if dialogue is None:
+            session.add(
+                Dialogue(
+                    bot="matchmaker", matrix_id=ctx.sender, kind="end", step="confirm", data=data
+                )
+            )
+        else:
+            dialogue.kind, dialogue.step, dialogue.data = "end", "confirm", data
+
+
+async def _pending_end(runtime: BotRuntime, sender: str, room_id: str) -> Dialogue | None:
+    async with runtime.db.session() as session:
+        dialogue = await session.scalar(
+            select(Dialogue).where(
+                Dialogue.bot == "matchmaker", Dialogue.matrix_id == sender, Dialogue.kind == "end"
+            )
+        )
+    if dialogue is None or dialogue.data.get("room_id") != room_id:
+        return None
+    return dialogue
+
+
+async def _decide_end(
+    runtime: BotRuntime, dialogue: Dialogue, sender: str, yes: bool, reply: Any
+) -> None:
+    async with runtime.db.session() as session:
+        row = await session.get(Dialogue, dialogue.id)
+        if row is not None:
+            await session.delete(row)
+    if not yes:
+        await reply("visit_end_kept.html")
+        return
+    async with runtime.db.session() as session:
+        match = await session.get(Match, int(dialogue.data["match_id"]))  # type: ignore[arg-type]
+    if match is not None:
+        await end_match(runtime, match, sender, dialogue.data.get("reason"))  # type: ignore[arg-type]
+
+
+async def on_text(ctx: MessageContext) -> bool:
+    """ "ja" or "nej" to the question of ending, in the visit room."""
+    if ctx.where is not Where.VISIT_ROOM:
+        return False
+    answer = answer_word(ctx.body)
+    dialogue = await _pending_end(ctx.runtime, ctx.sender, ctx.room.room_id)
+    if dialogue is None or answer is None:
+        return False
+    await _decide_end(ctx.runtime, dialogue, ctx.sender, answer == "yes", ctx.reply)
+    return True
+
+
+async def on_reaction(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent) -> bool:
+    answer = answer_reaction(event.key)
+    dialogue = await _pending_end(runtime, event.sender, room.room_id)
+    if dialogue is None or answer is None or dialogue.data.get("question") != event.reacts_to:
+        return False
+
+    async def reply(template: str, **values: Any) -> str | None:
+        return await runtime.send(
+            room.room_id,
+            template,
+            await runtime.language_of(event.sender),
+            txn=txn_id(event.event_id, "end"),
+            **values,
+        )
+
+    await _decide_end(runtime, dialogue, event.sender, answer == "yes", reply)
+    return True
+
+
+async def on_member(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.RoomMemberEvent) -> None:
+    """Nothing yet: joining needs no answer; the scheduler notices silence."""
+
+
+async def on_start(runtime: BotRuntime) -> None:
+    runtime.spawn_worker(WORKER, lambda: advance_all(runtime), every_s=15)

@@ -1,0 +1,41 @@
+"""Greeting people the matchmaker has not met yet: enrolled in the portal, approved
+by a coordinator, or imported. They get a direct room and a welcome, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from bots.common.runtime import BotRuntime, txn_id
+from connec.models import DirectRoom, Person
+from connec.people import MATCHABLE_ROLES
+
+WORKER = "welcome"
+
+
+def wake(runtime: Any) -> None:
+    runtime.wake(WORKER)
+
+
+async def welcome_new_people(runtime: BotRuntime) -> None:
+    async with runtime.db.session() as session:
+        known = select(DirectRoom.matrix_id).where(DirectRoom.bot == "matchmaker")
+        people = (
+            await session.scalars(
+                select(Person).where(
+                    Person.role.in_(MATCHABLE_ROLES),
+                    Person.state == "active",
+                    or_(Person.role != "volunteer", Person.approval == "approved"),
+                    Person.matrix_id.not_in(known),
+                )
+            )
+        ).all()
+    for person in people:
+        await runtime.send_direct(
+            person.matrix_id, "welcome.html", txn=txn_id("welcome", person.matrix_id)
+        )
+
+
+async def on_start(runtime: BotRuntime) -> None:
+    runtime.spawn_worker(WORKER, lambda: welcome_new_people(runtime), every_s=30)

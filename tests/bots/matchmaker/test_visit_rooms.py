@@ -1,0 +1,260 @@
+"""From a proposal to a private, encrypted visit room for two people who share something."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import nio
+import pytest
+from sqlalchemy import func, select
+
+from bots.common.runtime import BotRuntime
+from bots.matchmaker import rooms
+from bots.matchmaker.bot import Matchmaker
+from bots.matchmaker.matching import run_round
+from connec.db import Database
+from connec.models import Match, Person, Proposal
+from tests.bots.conftest import RunningBot
+from tests.harness import SynapseHarness, eventually, messages_from
+
+pytestmark = pytest.mark.synapse
+
+
+@pytest.fixture
+async def db(synapse: SynapseHarness) -> AsyncIterator[Database]:
+    database = Database(synapse.settings.db_url)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def matchmaker(synapse: SynapseHarness) -> AsyncIterator[Callable[[], Awaitable[RunningBot]]]:
+    """The matchmaker with proposals going out directly (no coordinator approval)."""
+    settings = synapse.settings.model_copy(
+        update={"matching": synapse.settings.matching.model_copy(
+            update={"requires_approval": False, "after_new_person_seconds": 0})})
+    running: list[RunningBot] = []
+
+    async def start() -> RunningBot:
+        bot = RunningBot(synapse, Matchmaker())
+        bot.runtime = BotRuntime(settings, Matchmaker())
+        running.append(bot)
+        return await bot.start()
+
+    yield start
+    for bot in running:
+        await bot.stop()
+
+
+async def enrol(db: Database, client: nio.AsyncClient, role: str, name: str,
+                **profile: Any) -> Person:
+    values: dict[str, Any] = {
+        "languages": ["da"], "interest_keys": ["jazz", "gardening"],
+        "interest_words": ["Kim Larsen"], "contact_modes": ["chat", "video"],
+        "availability": ["tue-am", "thu-pm"], "birth_year": 1950 if role == "citizen" else 1990,
+        "profile_complete": True, "approval": "approved", **profile,
+    }
+    async with db.session() as session:
+        person = Person(matrix_id=client.user_id, role=role, display_name=name, **values)
+        session.add(person)
+    return person
+
+
+async def accept_invites(client: nio.AsyncClient) -> list[str]:
+    response = await client.sync(timeout=500)
+    joined = []
+    if isinstance(response, nio.SyncResponse):
+        for room_id in response.rooms.invite:
+            await client.join(room_id)
+            joined.append(room_id)
+    return joined
+
+
+async def proposal_message(client: nio.AsyncClient, bot_id: str) -> tuple[str, Any]:
+    """Join the bot's direct room and read its proposal there."""
+    rooms_seen: list[str] = []
+
+    async def invited() -> list[str] | None:
+        rooms_seen.extend(await accept_invites(client))
+        return rooms_seen or None
+
+    [room_id] = await eventually(invited, what="the matchmaker's direct room")
+    messages = await messages_from(client, room_id, bot_id)
+    return room_id, messages[-1]
+
+
+async def say(client: nio.AsyncClient, room_id: str, text: str) -> None:
+    response = await client.room_send(room_id, "m.room.message",
+                                      {"msgtype": "m.text", "body": text},
+                                      ignore_unverified_devices=True)
+    assert isinstance(response, nio.RoomSendResponse), response
+
+
+async def proposal_between(db: Database, a: Person, b: Person) -> Proposal | None:
+    async with db.session() as session:
+        return await session.scalar(select(Proposal).where(Proposal.a_id == a.id,
+                                                           Proposal.b_id == b.id))
+
+
+async def test_both_say_yes_and_exactly_one_private_encrypted_room_exists(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    karen_client = await person("karen", "Karen Jensen")
+    anna_client = await person("anna", "Anna Holm")
+    karen = await enrol(db, karen_client, "citizen", "Karen Jensen")
+    anna = await enrol(db, anna_client, "volunteer", "Anna Holm")
+    bot = await matchmaker()
+
+    await run_round(db, bot.runtime.settings, bot.runtime.clock.now())
+    bot.runtime.wake("proposal delivery")
+    assert (await proposal_between(db, karen, anna)) is not None
+
+    karen_dm, karen_question = await proposal_message(karen_client, bot.user_id)
+    anna_dm, anna_question = await proposal_message(anna_client, bot.user_id)
+    assert "Anna" in karen_question.body and "jazz" in karen_question.body
+    assert "Karen" in anna_question.body and "70-79" in anna_question.body
+    assert "Jensen" not in anna_question.body  # first names only
+
+    await say(karen_client, karen_dm, "ja")
+    [waiting] = await messages_from(karen_client, karen_dm, bot.user_id)
+    assert "så snart den anden også har svaret" in waiting.body
+    await say(anna_client, anna_dm, "1")
+    await messages_from(anna_client, anna_dm, bot.user_id)
+
+    async def introduced() -> Match | None:
+        async with db.session() as session:
+            match = await session.scalar(select(Match).where(Match.a_id == karen.id))
+        return match if match and match.state == "introduced" else None
+
+    match = await eventually(introduced, timeout=60, what="the visit room")
+    async with db.session() as session:
+        count = await session.scalar(select(func.count()).select_from(Match).where(
+            Match.a_id == karen.id, Match.b_id == anna.id))
+    assert count == 1
+
+    state = await synapse.admin.admin("GET", f"/v1/rooms/{match.room_id}/state")
+    by_type = {(e["type"], e["state_key"]): e["content"] for e in state["state"]}
+    assert by_type[("m.room.encryption", "")]["algorithm"] == "m.megolm.v1.aes-sha2"
+    assert by_type[("m.room.join_rules", "")]["join_rule"] == "invite"
+    assert by_type[("m.room.guest_access", "")]["guest_access"] == "forbidden"
+    assert by_type[("m.room.history_visibility", "")]["history_visibility"] == "shared"
+    assert by_type[("m.room.name", "")]["name"] == "Karen & Anna"
+    assert "jazz" in by_type[("m.room.topic", "")]["topic"]
+    scheduler = synapse.settings.user_id("scheduler")
+    assert set(by_type[("io.element.functional_members", "")]["service_members"]) == {
+        bot.user_id, scheduler}
+    levels = by_type[("m.room.power_levels", "")]
+    assert levels["users_default"] == 0 and levels["events_default"] == 0
+    assert levels["state_default"] == 100 and levels["invite"] == 100
+    assert levels["events"]["m.room.name"] == 100
+    members = {key: e["membership"] for (kind, key), e in by_type.items()
+               if kind == "m.room.member"}
+    assert members[karen.matrix_id] == "invite" and members[anna.matrix_id] == "invite"
+    assert members[scheduler] in ("invite", "join")
+    details = await synapse.admin.admin("GET", f"/v1/rooms/{match.room_id}")
+    assert details["public"] is False
+
+    # Karen joins and can read the ice-breaker, encrypted for her before she joined.
+    await accept_invites(karen_client)
+    [icebreaker] = await messages_from(karen_client, match.room_id, bot.user_id)
+    assert "Velkommen, Karen og Anna" in icebreaker.body
+
+
+async def test_one_says_no_and_no_room_appears(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    ole_client = await person("ole", "Ole")
+    per_client = await person("per", "Per")
+    ole = await enrol(db, ole_client, "citizen", "Ole", interest_keys=["chess"])
+    per = await enrol(db, per_client, "volunteer", "Per", interest_keys=["chess"])
+    bot = await matchmaker()
+    await run_round(db, bot.runtime.settings, bot.runtime.clock.now())
+    bot.runtime.wake("proposal delivery")
+    ole_dm, _ = await proposal_message(ole_client, bot.user_id)
+    per_dm, _ = await proposal_message(per_client, bot.user_id)
+    await say(per_client, per_dm, "ja")
+    await messages_from(per_client, per_dm, bot.user_id)
+    await say(ole_client, ole_dm, "nej tak")
+    [thanks] = await messages_from(ole_client, ole_dm, bot.user_id)
+    assert "leder efter en anden" in thanks.body
+    [off] = await messages_from(per_client, per_dm, bot.user_id)
+    assert "bliver ikke til noget" in off.body and "Ole" not in off.body
+    proposal = await proposal_between(db, ole, per)
+    assert proposal is not None and proposal.state == "declined"
+    async with db.session() as session:
+        assert await session.scalar(select(Match).where(Match.a_id == ole.id)) is None
+    # A declined pair is never proposed again.
+    again = await run_round(db, bot.runtime.settings, bot.runtime.clock.now())
+    assert all({p.a_id, p.b_id} != {ole.id, per.id} for p in again.proposals)
+
+
+async def test_killed_between_room_creation_and_invites_the_same_room_gets_them(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    lis_client = await person("lis", "Lis")
+    bo_client = await person("bo", "Bo")
+    lis = await enrol(db, lis_client, "citizen", "Lis", interest_keys=["knitting"])
+    bo = await enrol(db, bo_client, "volunteer", "Bo", interest_keys=["knitting"])
+    async with db.session() as session:
+        proposal = Proposal(a_id=lis.id, b_id=bo.id, score=1.0, reasons=[], state="accepted",
+                            a_answer="yes", b_answer="yes")
+        session.add(proposal)
+        await session.flush()
+        match = Match(proposal_id=proposal.id, a_id=lis.id, b_id=bo.id, state="accepted")
+        session.add(match)
+
+    # The bot gets as far as creating the room, then dies.
+    bot = await matchmaker()
+    await bot.kill()
+    runtime = BotRuntime(bot.runtime.settings, Matchmaker())
+    runtime.client = await runtime._login()
+    try:
+        room_id = await rooms.create_room(runtime, match.id)
+    finally:
+        await runtime.client.close()
+        await runtime.db.close()
+    async with db.session() as session:
+        assert (await session.get(Match, match.id)).state == "room_created"
+
+    restarted = await matchmaker()
+
+    async def introduced() -> Match | None:
+        async with db.session() as session:
+            row = await session.get(Match, match.id)
+        return row if row and row.state == "introduced" else None
+
+    done = await eventually(introduced, timeout=60, what="the invites after restart")
+    assert done.room_id == room_id
+    joined = await accept_invites(lis_client)
+    assert room_id in joined
+    assert restarted.task is not None and not restarted.task.done()
+
+
+async def test_a_room_made_just_before_a_crash_is_found_again_not_made_twice(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    a_client = await person("gitte", "Gitte")
+    b_client = await person("jens", "Jens")
+    a = await enrol(db, a_client, "citizen", "Gitte")
+    b = await enrol(db, b_client, "volunteer", "Jens")
+    async with db.session() as session:
+        match = Match(a_id=a.id, b_id=b.id, state="accepted")
+        session.add(match)
+    bot = await matchmaker()
+    await bot.kill()
+    runtime = BotRuntime(bot.runtime.settings, Matchmaker())
+    runtime.client = await runtime._login()
+    try:
+        room_id = await rooms.create_room(runtime, match.id)
+        # As if the crash came before the room's ID was stored.
+        async with db.session() as session:
+            row = await session.get(Match, match.id)
+            row.room_id, row.state = None, "accepted"
+        await asyncio.sleep(0)
+        again = await rooms.create_room(runtime, match.id)
+    finally:
+        await runtime.client.close()
+        await runtime.db.close()
+    assert again == room_id
