@@ -134,6 +134,7 @@ class BotRuntime:
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakers: dict[str, asyncio.Event] = {}
+        self._direct_locks: dict[str, asyncio.Lock] = {}
         self._ignore_before: datetime | None = None
 
     # Lifecycle ---------------------------------------------------------------
@@ -516,6 +517,12 @@ class BotRuntime:
 
         Only for background tasks (see :meth:`wait_for_room`).
         """
+        # Two tasks writing to the same new person at once must share one room.
+        lock = self._direct_locks.setdefault(matrix_id, asyncio.Lock())
+        async with lock:
+            return await self._ensure_direct_room(matrix_id)
+
+    async def _ensure_direct_room(self, matrix_id: str) -> str:
         assert self.client is not None
         async with self.db.session() as session:
             known = await session.scalar(

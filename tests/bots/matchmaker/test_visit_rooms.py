@@ -33,8 +33,12 @@ async def db(synapse: SynapseHarness) -> AsyncIterator[Database]:
 async def matchmaker(synapse: SynapseHarness) -> AsyncIterator[Callable[[], Awaitable[RunningBot]]]:
     """The matchmaker with proposals going out directly (no coordinator approval)."""
     settings = synapse.settings.model_copy(
-        update={"matching": synapse.settings.matching.model_copy(
-            update={"requires_approval": False, "after_new_person_seconds": 0})})
+        update={
+            "matching": synapse.settings.matching.model_copy(
+                update={"requires_approval": False, "after_new_person_seconds": 0}
+            )
+        }
+    )
     running: list[RunningBot] = []
 
     async def start() -> RunningBot:
@@ -48,13 +52,19 @@ async def matchmaker(synapse: SynapseHarness) -> AsyncIterator[Callable[[], Awai
         await bot.stop()
 
 
-async def enrol(db: Database, client: nio.AsyncClient, role: str, name: str,
-                **profile: Any) -> Person:
+async def enrol(
+    db: Database, client: nio.AsyncClient, role: str, name: str, **profile: Any
+) -> Person:
     values: dict[str, Any] = {
-        "languages": ["da"], "interest_keys": ["jazz", "gardening"],
-        "interest_words": ["Kim Larsen"], "contact_modes": ["chat", "video"],
-        "availability": ["tue-am", "thu-pm"], "birth_year": 1950 if role == "citizen" else 1990,
-        "profile_complete": True, "approval": "approved", **profile,
+        "languages": ["da"],
+        "interest_keys": ["jazz", "gardening"],
+        "interest_words": ["Kim Larsen"],
+        "contact_modes": ["chat", "video"],
+        "availability": ["tue-am", "thu-pm"],
+        "birth_year": 1950 if role == "citizen" else 1990,
+        "profile_complete": True,
+        "approval": "approved",
+        **profile,
     }
     async with db.session() as session:
         person = Person(matrix_id=client.user_id, role=role, display_name=name, **values)
@@ -73,7 +83,7 @@ async def accept_invites(client: nio.AsyncClient) -> list[str]:
 
 
 async def proposal_message(client: nio.AsyncClient, bot_id: str) -> tuple[str, Any]:
-    """Join the bot's direct room and read its proposal there."""
+    """Join the bot's direct room and read its proposal there (after any welcome)."""
     rooms_seen: list[str] = []
 
     async def invited() -> list[str] | None:
@@ -81,21 +91,30 @@ async def proposal_message(client: nio.AsyncClient, bot_id: str) -> tuple[str, A
         return rooms_seen or None
 
     [room_id] = await eventually(invited, what="the matchmaker's direct room")
-    messages = await messages_from(client, room_id, bot_id)
-    return room_id, messages[-1]
+    seen: list[Any] = []
+
+    async def proposal() -> Any:
+        seen.extend(await messages_from(client, room_id, bot_id))
+        return next((m for m in seen if "Har du lyst til at mødes" in m.body), None)
+
+    return room_id, await eventually(proposal, what="the proposal")
 
 
 async def say(client: nio.AsyncClient, room_id: str, text: str) -> None:
-    response = await client.room_send(room_id, "m.room.message",
-                                      {"msgtype": "m.text", "body": text},
-                                      ignore_unverified_devices=True)
+    response = await client.room_send(
+        room_id,
+        "m.room.message",
+        {"msgtype": "m.text", "body": text},
+        ignore_unverified_devices=True,
+    )
     assert isinstance(response, nio.RoomSendResponse), response
 
 
 async def proposal_between(db: Database, a: Person, b: Person) -> Proposal | None:
     async with db.session() as session:
-        return await session.scalar(select(Proposal).where(Proposal.a_id == a.id,
-                                                           Proposal.b_id == b.id))
+        return await session.scalar(
+            select(Proposal).where(Proposal.a_id == a.id, Proposal.b_id == b.id)
+        )
 
 
 async def test_both_say_yes_and_exactly_one_private_encrypted_room_exists(
@@ -130,8 +149,11 @@ async def test_both_say_yes_and_exactly_one_private_encrypted_room_exists(
 
     match = await eventually(introduced, timeout=60, what="the visit room")
     async with db.session() as session:
-        count = await session.scalar(select(func.count()).select_from(Match).where(
-            Match.a_id == karen.id, Match.b_id == anna.id))
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Match)
+            .where(Match.a_id == karen.id, Match.b_id == anna.id)
+        )
     assert count == 1
 
     state = await synapse.admin.admin("GET", f"/v1/rooms/{match.room_id}/state")
@@ -144,13 +166,16 @@ async def test_both_say_yes_and_exactly_one_private_encrypted_room_exists(
     assert "jazz" in by_type[("m.room.topic", "")]["topic"]
     scheduler = synapse.settings.user_id("scheduler")
     assert set(by_type[("io.element.functional_members", "")]["service_members"]) == {
-        bot.user_id, scheduler}
+        bot.user_id,
+        scheduler,
+    }
     levels = by_type[("m.room.power_levels", "")]
     assert levels["users_default"] == 0 and levels["events_default"] == 0
     assert levels["state_default"] == 100 and levels["invite"] == 100
     assert levels["events"]["m.room.name"] == 100
-    members = {key: e["membership"] for (kind, key), e in by_type.items()
-               if kind == "m.room.member"}
+    members = {
+        key: e["membership"] for (kind, key), e in by_type.items() if kind == "m.room.member"
+    }
     assert members[karen.matrix_id] == "invite" and members[anna.matrix_id] == "invite"
     assert members[scheduler] in ("invite", "join")
     details = await synapse.admin.admin("GET", f"/v1/rooms/{match.room_id}")
@@ -198,8 +223,15 @@ async def test_killed_between_room_creation_and_invites_the_same_room_gets_them(
     lis = await enrol(db, lis_client, "citizen", "Lis", interest_keys=["knitting"])
     bo = await enrol(db, bo_client, "volunteer", "Bo", interest_keys=["knitting"])
     async with db.session() as session:
-        proposal = Proposal(a_id=lis.id, b_id=bo.id, score=1.0, reasons=[], state="accepted",
-                            a_answer="yes", b_answer="yes")
+        proposal = Proposal(
+            a_id=lis.id,
+            b_id=bo.id,
+            score=1.0,
+            reasons=[],
+            state="accepted",
+            a_answer="yes",
+            b_answer="yes",
+        )
         session.add(proposal)
         await session.flush()
         match = Match(proposal_id=proposal.id, a_id=lis.id, b_id=bo.id, state="accepted")
