@@ -106,6 +106,9 @@ class Bot:
     ) -> None:
         """Someone joined, left or was invited (after the bot's own join); nothing by default."""
 
+    async def on_direct_room_opened(self, runtime: BotRuntime, room_id: str, person: str) -> None:
+        """The bot opened a direct room with someone; its first words go here."""
+
     async def on_start(self, runtime: BotRuntime) -> None:
         """After login and the first sync: resume unfinished work, start timers."""
 
@@ -557,6 +560,7 @@ class BotRuntime:
                 )
             )
         await self.wait_for_room(response.room_id)
+        await self.bot.on_direct_room_opened(self, response.room_id, matrix_id)
         return response.room_id
 
     async def send_direct(

@@ -63,6 +63,9 @@ class Matchmaker(Bot):
     ) -> None:
         await rooms.on_member(runtime, room, event)
 
+    async def on_direct_room_opened(self, runtime: BotRuntime, room_id: str, person: str) -> None:
+        await welcome.say_welcome(runtime, room_id, person)
+
     async def on_start(self, runtime: BotRuntime) -> None:
         await intake.on_start(runtime)
         await proposals.on_start(runtime)

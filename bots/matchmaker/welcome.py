@@ -32,9 +32,18 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
             )
         ).all()
     for person in people:
-        await runtime.send_direct(
-            person.matrix_id, "welcome.html", txn=txn_id("welcome", person.matrix_id)
-        )
+        # Opening the room says welcome (see Matchmaker.on_direct_room_opened).
+        await runtime.ensure_direct_room(person.matrix_id)
+
+
+async def say_welcome(runtime: BotRuntime, room_id: str, matrix_id: str) -> None:
+    """The first words in a direct room the matchmaker opened, before anything else."""
+    await runtime.send(
+        room_id,
+        "welcome.html",
+        await runtime.language_of(matrix_id),
+        txn=txn_id("welcome", matrix_id),
+    )
 
 
 async def on_start(runtime: BotRuntime) -> None:

@@ -145,3 +145,35 @@ async def test_the_bots_device_is_cross_signed_as_element_requires(
         json={"device_keys": {bot.user_id: []}},
     )
     assert verify_chain(query, bot.user_id, bot.runtime.client.device_id)
+
+
+async def test_logs_never_hold_message_bodies_or_passwords(
+    synapse: SynapseHarness, person, start_bot
+) -> None:
+    import io
+    import logging
+
+    from connec.logs import JsonFormatter, setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    setup_logging("DEBUG")
+    buffer = io.StringIO()
+    root.handlers[0].stream = buffer  # type: ignore[attr-defined]
+    assert isinstance(root.handlers[0].formatter, JsonFormatter)
+    try:
+        bot = await start_bot(Matchmaker())
+        vera = await person("vera")
+        room_id = await open_direct_room(vera, bot.user_id)
+        await messages_from(vera, room_id, bot.user_id)
+        secret_words = "min hemmelige besked 4711"
+        await say(vera, room_id, f"!hjælp {secret_words}")
+        await messages_from(vera, room_id, bot.user_id)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    logged = buffer.getvalue()
+    assert '"command": "help"' in logged  # the log does say what happened
+    assert secret_words not in logged
+    assert vera.password not in logged
+    assert synapse.secrets.matchmaker_password not in logged

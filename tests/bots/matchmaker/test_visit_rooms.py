@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import nio
@@ -14,8 +15,10 @@ from bots.common.runtime import BotRuntime
 from bots.matchmaker import rooms
 from bots.matchmaker.bot import Matchmaker
 from bots.matchmaker.matching import run_round
-from connec.db import Database
-from connec.models import Match, Person, Proposal
+from connec.clock import Clock, FrozenClock
+from connec.db import Database, migrate
+from connec.models import DeploymentFact, Match, Person, Proposal
+from connec.provision import FACT_COORDINATORS_ROOM
 from tests.bots.conftest import RunningBot
 from tests.harness import SynapseHarness, eventually, messages_from
 
@@ -23,27 +26,35 @@ pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture
-async def db(synapse: SynapseHarness) -> AsyncIterator[Database]:
-    database = Database(synapse.settings.db_url)
+async def db(synapse: SynapseHarness, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database of this test's own, so people from other tests are not matched."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}"
+    await asyncio.to_thread(migrate, url)
+    database = Database(url)
+    async with database.session() as session:
+        session.add(
+            DeploymentFact(key=FACT_COORDINATORS_ROOM, value=synapse.facts[FACT_COORDINATORS_ROOM])
+        )
     yield database
     await database.close()
 
 
 @pytest.fixture
-async def matchmaker(synapse: SynapseHarness) -> AsyncIterator[Callable[[], Awaitable[RunningBot]]]:
-    """The matchmaker with proposals going out directly (no coordinator approval)."""
-    settings = synapse.settings.model_copy(
-        update={
-            "matching": synapse.settings.matching.model_copy(
-                update={"requires_approval": False, "after_new_person_seconds": 0}
-            )
-        }
-    )
+async def matchmaker(
+    synapse: SynapseHarness, db: Database
+) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
+    """The matchmaker, by default with proposals going out directly (no approval)."""
     running: list[RunningBot] = []
 
-    async def start() -> RunningBot:
+    async def start(*, approval: bool = False, clock: Clock | None = None) -> RunningBot:
+        matching = synapse.settings.matching.model_copy(
+            update={"requires_approval": approval, "after_new_person_seconds": 0}
+        )
+        settings = synapse.settings.model_copy(
+            update={"matching": matching, "database_url": db.url}
+        )
         bot = RunningBot(synapse, Matchmaker())
-        bot.runtime = BotRuntime(settings, Matchmaker())
+        bot.runtime = BotRuntime(settings, Matchmaker(), clock=clock)
         running.append(bot)
         return await bot.start()
 
@@ -290,3 +301,125 @@ async def test_a_room_made_just_before_a_crash_is_found_again_not_made_twice(
         await runtime.client.close()
         await runtime.db.close()
     assert again == room_id
+
+
+async def test_an_unanswered_proposal_is_reminded_once_then_lapses_kindly(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    clock = FrozenClock(datetime.now(UTC))
+    hanne_client = await person("hanne", "Hanne")
+    kurt_client = await person("kurt", "Kurt")
+    hanne = await enrol(db, hanne_client, "citizen", "Hanne", interest_keys=["birdwatching"])
+    kurt = await enrol(db, kurt_client, "volunteer", "Kurt", interest_keys=["birdwatching"])
+    bot = await matchmaker(clock=clock)
+    await run_round(db, bot.runtime.settings, clock.now())
+    bot.runtime.wake("proposal delivery")
+    hanne_dm, _ = await proposal_message(hanne_client, bot.user_id)
+    kurt_dm, _ = await proposal_message(kurt_client, bot.user_id)
+    await say(kurt_client, kurt_dm, "ja")
+    await messages_from(kurt_client, kurt_dm, bot.user_id)
+
+    clock.advance(timedelta(hours=49))
+    bot.runtime.wake("proposal delivery")
+    [reminder] = await messages_from(hanne_client, hanne_dm, bot.user_id)
+    assert "venlig påmindelse" in reminder.body
+    bot.runtime.wake("proposal delivery")
+    with pytest.raises(AssertionError, match="timed out"):
+        await messages_from(hanne_client, hanne_dm, bot.user_id, timeout=3)
+
+    clock.advance(timedelta(hours=120))
+    bot.runtime.wake("proposal delivery")
+    [lapsed] = await messages_from(kurt_client, kurt_dm, bot.user_id)
+    assert "bliver ikke til noget" in lapsed.body and "Hanne" not in lapsed.body
+    proposal = await proposal_between(db, hanne, kurt)
+    assert proposal is not None and proposal.state == "expired"
+
+
+async def test_with_approval_a_suggestion_waits_for_a_coordinator(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    from bots.matchmaker import proposals
+
+    inge_client = await person("inge", "Inge")
+    finn_client = await person("finn", "Finn")
+    inge = await enrol(db, inge_client, "citizen", "Inge", interest_keys=["bridge"])
+    finn = await enrol(db, finn_client, "volunteer", "Finn", interest_keys=["bridge"])
+    bot = await matchmaker(approval=True)
+    result = await run_round(db, bot.runtime.settings, bot.runtime.clock.now())
+    [suggested] = [p for p in result.proposals if {p.a_id, p.b_id} == {inge.id, finn.id}]
+    assert suggested.state == "suggested"
+    bot.runtime.wake("proposal delivery")
+
+    async def shown() -> Proposal | None:
+        row = await proposal_between(db, inge, finn)
+        return row if row and row.coordinator_event_id else None
+
+    shown_row = await eventually(shown, what="the suggestion in the coordinators' room")
+    event = await synapse.admin.admin(
+        "GET", f"/v1/rooms/{synapse.facts['coordinators_room_id']}/messages?dir=b&limit=20"
+    )
+    assert shown_row.coordinator_event_id in {e["event_id"] for e in event["chunk"]}
+    assert shown_row.a_event_id is None  # nobody is asked before approval
+
+    await proposals.approve(bot.runtime, suggested.id, "@coordinator:connec.test")
+    await proposal_message(inge_client, bot.user_id)
+    approved = await proposal_between(db, inge, finn)
+    assert approved is not None and approved.state == "asked"
+    assert approved.approved_by == "@coordinator:connec.test"
+
+
+async def test_either_person_can_end_the_friendship_kindly(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    eva_client = await person("eva", "Eva")
+    carl_client = await person("carl", "Carl")
+    eva = await enrol(db, eva_client, "citizen", "Eva", interest_keys=["baking"])
+    carl = await enrol(db, carl_client, "volunteer", "Carl", interest_keys=["baking"])
+    async with db.session() as session:
+        match = Match(a_id=eva.id, b_id=carl.id, state="accepted")
+        session.add(match)
+    bot = await matchmaker()
+    bot.runtime.wake("visit rooms")
+
+    async def introduced() -> Match | None:
+        async with db.session() as session:
+            row = await session.get(Match, match.id)
+        return row if row and row.state == "introduced" else None
+
+    ready = await eventually(introduced, timeout=60, what="the visit room")
+    await eventually(lambda: accept_invites(eva_client), what="Eva's invitation")
+    await messages_from(eva_client, ready.room_id, bot.user_id)  # the ice-breaker
+    await say(eva_client, ready.room_id, "!afslut vi har ikke tid længere")
+    [question] = await messages_from(eva_client, ready.room_id, bot.user_id)
+    assert "Vil du afslutte" in question.body
+    await say(eva_client, ready.room_id, "ja")
+    [thanks] = await messages_from(eva_client, ready.room_id, bot.user_id)
+    assert "Tak til jer begge" in thanks.body
+
+    async with db.session() as session:
+        ended = await session.get(Match, match.id)
+    assert ended.state == "ended" and ended.ended_by == eva.matrix_id
+    assert ended.end_reason == "vi har ikke tid længere"
+    # Each is offered a new match privately.
+    _, offer = await proposal_message_text(carl_client, bot.user_id, "leder efter en ny")
+    assert "pause" in offer.body
+
+
+async def proposal_message_text(client: nio.AsyncClient, bot_id: str, text: str) -> tuple[str, Any]:
+    """Read the bot's direct messages until one says ``text``."""
+    rooms_seen: list[str] = []
+    seen: list[Any] = []
+
+    async def found() -> Any:
+        rooms_seen.extend(await accept_invites(client))
+        response = await client.sync(timeout=500)
+        if isinstance(response, nio.SyncResponse):
+            for room_id, info in response.rooms.join.items():
+                for event in info.timeline.events:
+                    if isinstance(event, nio.RoomMessageText) and event.sender == bot_id:
+                        seen.append((room_id, event))
+        return next(((r, e) for r, e in seen if text in e.body), None)
+
+    return await eventually(found, what=f"a message saying {text!r}")
