@@ -482,6 +482,19 @@ class BotRuntime:
 
     # Helpers for bots ----------------------------------------------------------
 
+    async def context_for(self, room: nio.MatrixRoom, event: nio.Event) -> MessageContext:
+        """A context for answering an event that is not a text message (a reaction),
+        with the same deterministic replies as a message gets."""
+        return MessageContext(
+            self,
+            room,
+            event,
+            event.sender,
+            "",
+            await self.room_kind(room),
+            await self.language_of(event.sender),
+        )
+
     def is_coordinator(self, user_id: str, room: nio.MatrixRoom) -> bool:
         if room.room_id != self.coordinators_room_id:
             return False

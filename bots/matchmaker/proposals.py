@@ -114,29 +114,37 @@ async def create_manual_proposal(runtime: BotRuntime, a: Person, b: Person, by: 
 
 async def approve(runtime: BotRuntime, proposal_id: int, by: str) -> Proposal | None:
     """A coordinator lets a suggested pair be asked. None if there is no such suggestion."""
-    now = runtime.clock.now()
-    async with runtime.db.session() as session:
-        proposal = await session.get(Proposal, proposal_id)
-        if proposal is None or proposal.state != "suggested":
-            return None
-        proposal.state, proposal.approved_by, proposal.asked_at = "asked", by, now
-        session.add(
-            AuditEntry(actor=by, action="proposal_approved", subject=str(proposal_id), at=now)
-        )
-    wake(runtime)
+    proposal = await _decide_suggestion(runtime, proposal_id, by, approved=True)
+    if proposal is not None:
+        wake(runtime)
     return proposal
 
 
 async def reject(runtime: BotRuntime, proposal_id: int, by: str) -> Proposal | None:
     """A coordinator turns a suggested pair down; they are never suggested again."""
+    return await _decide_suggestion(runtime, proposal_id, by, approved=False)
+
+
+async def _decide_suggestion(
+    runtime: BotRuntime, proposal_id: int, by: str, *, approved: bool
+) -> Proposal | None:
     now = runtime.clock.now()
     async with runtime.db.session() as session:
         proposal = await session.get(Proposal, proposal_id)
         if proposal is None or proposal.state != "suggested":
             return None
-        proposal.state, proposal.approved_by, proposal.decided_at = "rejected", by, now
+        proposal.approved_by = by
+        if approved:
+            proposal.state, proposal.asked_at = "asked", now
+        else:
+            proposal.state, proposal.decided_at = "rejected", now
         session.add(
-            AuditEntry(actor=by, action="proposal_rejected", subject=str(proposal_id), at=now)
+            AuditEntry(
+                actor=by,
+                subject=str(proposal_id),
+                at=now,
+                action="proposal_approved" if approved else "proposal_rejected",
+            )
         )
     return proposal
 
@@ -199,17 +207,8 @@ async def on_reaction(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.Reac
         person = await session.get(Person, getattr(proposal, f"{side}_id"))
     if person is None or person.matrix_id != event.sender:
         return False
-
-    async def reply(template: str, **values: Any) -> str | None:
-        return await runtime.send(
-            room.room_id,
-            template,
-            await runtime.language_of(event.sender),
-            txn=txn_id(event.event_id, "answer"),
-            **values,
-        )
-
-    await record_answer(runtime, proposal.id, side, answer, reply=reply)
+    ctx = await runtime.context_for(room, event)
+    await record_answer(runtime, proposal.id, side, answer, reply=ctx.reply)
     return True
 
 

@@ -437,16 +437,8 @@ async def on_reaction(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.Reac
     if dialogue is None or answer is None or dialogue.data.get("question") != event.reacts_to:
         return False
 
-    async def reply(template: str, **values: Any) -> str | None:
-        return await runtime.send(
-            room.room_id,
-            template,
-            await runtime.language_of(event.sender),
-            txn=txn_id(event.event_id, "end"),
-            **values,
-        )
-
-    await _decide_end(runtime, dialogue, event.sender, answer == "yes", reply)
+    ctx = await runtime.context_for(room, event)
+    await _decide_end(runtime, dialogue, event.sender, answer == "yes", ctx.reply)
     return True
 
 

@@ -93,22 +93,29 @@ async def accept_invites(client: nio.AsyncClient) -> list[str]:
     return joined
 
 
+async def direct_message(client: nio.AsyncClient, bot_id: str, text: str) -> tuple[str, Any]:
+    """Join the bot's invitations and read its messages until one says ``text``."""
+    seen: list[tuple[str, Any]] = []
+
+    async def found() -> tuple[str, Any] | None:
+        response = await client.sync(timeout=500)
+        if isinstance(response, nio.SyncResponse):
+            for room_id in response.rooms.invite:
+                await client.join(room_id)
+            for room_id, info in response.rooms.join.items():
+                seen.extend(
+                    (room_id, event)
+                    for event in info.timeline.events
+                    if isinstance(event, nio.RoomMessageText) and event.sender == bot_id
+                )
+        return next(((r, e) for r, e in seen if text in e.body), None)
+
+    return await eventually(found, what=f"a message saying {text!r}")
+
+
 async def proposal_message(client: nio.AsyncClient, bot_id: str) -> tuple[str, Any]:
-    """Join the bot's direct room and read its proposal there (after any welcome)."""
-    rooms_seen: list[str] = []
-
-    async def invited() -> list[str] | None:
-        rooms_seen.extend(await accept_invites(client))
-        return rooms_seen or None
-
-    [room_id] = await eventually(invited, what="the matchmaker's direct room")
-    seen: list[Any] = []
-
-    async def proposal() -> Any:
-        seen.extend(await messages_from(client, room_id, bot_id))
-        return next((m for m in seen if "Har du lyst til at mødes" in m.body), None)
-
-    return room_id, await eventually(proposal, what="the proposal")
+    """The proposal in the bot's direct room (after its welcome)."""
+    return await direct_message(client, bot_id, "Har du lyst til at mødes")
 
 
 async def say(client: nio.AsyncClient, room_id: str, text: str) -> None:
@@ -403,23 +410,5 @@ async def test_either_person_can_end_the_friendship_kindly(
     assert ended.state == "ended" and ended.ended_by == eva.matrix_id
     assert ended.end_reason == "vi har ikke tid længere"
     # Each is offered a new match privately.
-    _, offer = await proposal_message_text(carl_client, bot.user_id, "leder efter en ny")
+    _, offer = await direct_message(carl_client, bot.user_id, "leder efter en ny")
     assert "pause" in offer.body
-
-
-async def proposal_message_text(client: nio.AsyncClient, bot_id: str, text: str) -> tuple[str, Any]:
-    """Read the bot's direct messages until one says ``text``."""
-    rooms_seen: list[str] = []
-    seen: list[Any] = []
-
-    async def found() -> Any:
-        rooms_seen.extend(await accept_invites(client))
-        response = await client.sync(timeout=500)
-        if isinstance(response, nio.SyncResponse):
-            for room_id, info in response.rooms.join.items():
-                for event in info.timeline.events:
-                    if isinstance(event, nio.RoomMessageText) and event.sender == bot_id:
-                        seen.append((room_id, event))
-        return next(((r, e) for r, e in seen if text in e.body), None)
-
-    return await eventually(found, what=f"a message saying {text!r}")
