@@ -72,7 +72,7 @@ async def test_an_unknown_command_gets_a_kind_answer_listing_commands(
 async def test_plain_words_in_a_direct_room_point_to_help(
     synapse: SynapseHarness, person, start_bot
 ) -> None:
-    bot = await start_bot(Matchmaker())
+    bot = await start_bot(Scheduler())
     bent = await person("bent")
     room_id = await open_direct_room(bent, bot.user_id)
     await messages_from(bent, room_id, bot.user_id)
