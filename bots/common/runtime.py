@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import nio
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bots.common import metrics
 from bots.common.commands import CommandTable, Invocation, Permission, Where
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 # Events this much older than the bot's first sync are history, not requests.
 CLOCK_SKEW = timedelta(seconds=5)
+HANDLED_KEPT = timedelta(days=30)
 
 
 def txn_id(*parts: str) -> str:
@@ -207,6 +208,14 @@ class BotRuntime:
         async with self.db.session() as session:
             fact = await session.get(DeploymentFact, FACT_COORDINATORS_ROOM)
             self.coordinators_room_id = fact.value if fact else None
+            # Past the saved sync position nothing old comes back; a month of handled
+            # events is plenty to guard against a batch seen twice.
+            await session.execute(
+                delete(HandledEvent).where(
+                    HandledEvent.bot == self.bot.name,
+                    HandledEvent.handled_at < self.clock.now() - HANDLED_KEPT,
+                )
+            )
 
     async def _ensure_cross_signed(self) -> None:
         from bots.common.cross_signing import ensure_cross_signed
