@@ -19,7 +19,7 @@ from connec.models import DeploymentFact, Person
 from connec.secrets import Secrets, ensure_secrets, save_secrets, write_private
 from connec.settings import Settings
 from connec.synapse_admin import SynapseAdmin, SynapseError
-from connec.synapse_config import render_synapse_config
+from connec.synapse_config import render_synapse_config, render_turn_config, render_well_known
 from connec.synapse_process import SynapseRunner, generate_signing_key, port_free
 
 ADMIN_LOCALPART = "connec-admin"
@@ -75,6 +75,8 @@ def prepare_files(settings: Settings) -> Secrets:
         paths.config.write_text(default_config_text(settings))
     secrets = ensure_secrets(paths.secrets)
     render_synapse_config(settings, secrets)
+    render_turn_config(settings, secrets)
+    render_well_known(settings)
     generate_signing_key(settings)
     migrate(settings.db_url)
     _render_element_config(settings)

@@ -31,6 +31,9 @@ class Secrets(BaseModel):
     scheduler_password: str
     admin_password: str
     admin_access_token: str = ""
+    # Added after the first releases: empty in older files until ensure_secrets fills them.
+    turn_shared_secret: str = ""
+    worker_replication_secret: str = ""
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -43,6 +46,8 @@ class Secrets(BaseModel):
             matchmaker_password=_token(),
             scheduler_password=_token(),
             admin_password=_token(),
+            turn_shared_secret=_token(),
+            worker_replication_secret=_token(),
         )
 
     def bot_password(self, bot: str) -> str:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,6 +41,81 @@ class SynapseSettings(BaseModel):
     )
     start_timeout: float = Field(120.0, description="Seconds to wait for /health.")
 
+    # Scaling out: generic workers take client traffic off the main process; they talk
+    # to it over a loopback replication listener and through Redis.
+    workers: int = Field(
+        0, ge=0, le=64, description="Generic workers; they need PostgreSQL and Redis."
+    )
+    worker_port: int = Field(
+        8083, ge=1, le=65535, description="Worker n (from 1) listens on worker_port + n - 1."
+    )
+    replication_port: int = Field(
+        9093, ge=1, le=65535, description="The main process' loopback replication listener."
+    )
+    redis_url: str | None = Field(
+        None, description="redis://[:password@]host:port/dbid; needed by workers."
+    )
+
+    # Voice and video calls through coturn. TURN is on when turn_host or turn_uris is set.
+    turn_host: str | None = Field(
+        None, description="Public name or IP of the TURN server, used in the TURN URIs."
+    )
+    turn_port: int = Field(3478, ge=1, le=65535, description="coturn's UDP and TCP port.")
+    turn_tls_port: int = Field(5349, ge=1, le=65535, description="coturn's TLS port.")
+    turn_tls_cert: Path | None = Field(None, description="Certificate for TURN over TLS.")
+    turn_tls_key: Path | None = Field(None, description="Its private key.")
+    turn_uris: list[str] = Field(
+        default_factory=list, description="TURN URIs clients get; made from turn_host if empty."
+    )
+    turn_listening_ips: list[str] = Field(
+        default_factory=list, description="Addresses coturn listens on; all when empty."
+    )
+    turn_external_ip: str | None = Field(
+        None, description="The public IP when coturn is behind NAT (public/private)."
+    )
+    turn_min_port: int = Field(49152, ge=1024, le=65535, description="Lowest relay port.")
+    turn_max_port: int = Field(65535, ge=1024, le=65535, description="Highest relay port.")
+    turn_user_lifetime: str = Field("1h", description="How long TURN credentials last.")
+    turn_user_quota: int = Field(
+        12, ge=1, description="Relayed streams per user: 4 per video call, 3 calls at once."
+    )
+    turn_total_quota: int = Field(1200, ge=1, description="Relayed streams in all.")
+    turn_allow_loopback_peers: bool = Field(
+        False, description="Relay to loopback addresses: development and tests only."
+    )
+    coturn: bool = Field(
+        False, description="`connec up` starts coturn (turnserver) next to Synapse."
+    )
+
+    @model_validator(mode="after")
+    def _production_needs(self) -> SynapseSettings:
+        if self.workers and not self.postgres_dsn:
+            raise ValueError(
+                "Synapse workers need PostgreSQL: Synapse refuses SQLite when workers "
+                "share its database. Set synapse.postgres_dsn "
+                '(e.g. "postgresql://synapse@127.0.0.1/synapse") or set synapse.workers = 0.'
+            )
+        if self.workers and not self.redis_url:
+            raise ValueError(
+                "Synapse workers talk to the main process through Redis. Set "
+                'synapse.redis_url (e.g. "redis://127.0.0.1:6379/0") or set synapse.workers = 0.'
+            )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise ValueError(
+                "synapse.redis_url must look like redis://127.0.0.1:6379/0, "
+                f"not {self.redis_url!r}."
+            )
+        if self.coturn and not self.turn_host:
+            raise ValueError(
+                "connec can only start coturn when it knows the TURN server's public "
+                "address: set synapse.turn_host, or set synapse.coturn = false."
+            )
+        if (self.turn_tls_cert is None) != (self.turn_tls_key is None):
+            raise ValueError("TURN over TLS needs both synapse.turn_tls_cert and turn_tls_key.")
+        if self.turn_min_port > self.turn_max_port:
+            raise ValueError("synapse.turn_min_port must not be above synapse.turn_max_port.")
+        return self
+
     @property
     def url(self) -> str:
         """The client-server base URL, without trailing slash."""
@@ -50,6 +125,28 @@ class SynapseSettings(BaseModel):
     def client_url(self) -> str:
         """The URL people's clients use."""
         return (self.public_url or self.url).rstrip("/")
+
+    @property
+    def worker_names(self) -> list[str]:
+        """The generic workers' names, as Synapse knows them."""
+        return [f"generic_worker{n}" for n in range(1, self.workers + 1)]
+
+    def worker_url(self, name: str) -> str:
+        """Where one generic worker answers on loopback."""
+        return f"http://{self.host}:{self.worker_port + self.worker_names.index(name)}"
+
+    @property
+    def turn_client_uris(self) -> list[str]:
+        """The TURN URIs Synapse hands to clients; empty when TURN is off."""
+        if self.turn_uris:
+            return list(self.turn_uris)
+        if not self.turn_host:
+            return []
+        host = f"{self.turn_host}:{self.turn_port}"
+        uris = [f"turn:{host}?transport=udp", f"turn:{host}?transport=tcp"]
+        if self.turn_tls_cert:
+            uris.append(f"turns:{self.turn_host}:{self.turn_tls_port}?transport=tcp")
+        return uris
 
 
 class PortalSettings(BaseModel):

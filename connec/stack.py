@@ -16,7 +16,13 @@ from connec.db import migrate
 from connec.processes import ManagedProcess, StartError, http_ok, pid_alive, wait_until
 from connec.provision import FACT_COORDINATORS_ROOM, prepare_files, provision_accounts
 from connec.settings import Settings
-from connec.synapse_process import SynapseRunner, free_port, port_free
+from connec.synapse_process import (
+    CoturnRunner,
+    SynapseRunner,
+    coturn_installed,
+    free_port,
+    port_free,
+)
 
 STOP_WITHIN = 8.0  # seconds for every child to go after SIGTERM; Ctrl-C is done within 10 s
 READY_TIMEOUT = 90.0
@@ -88,6 +94,17 @@ class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.synapse = SynapseRunner(settings)
+        self.coturn: CoturnRunner | None = None
+        if settings.synapse.coturn:
+            if coturn_installed():
+                self.coturn = CoturnRunner(settings)
+            else:
+                # Chat works without TURN; calls between people behind NAT do not.
+                print(
+                    "synapse.coturn is on but coturn is not installed (apt-get install coturn); "
+                    "starting without it, so some calls may not connect.",
+                    file=sys.stderr,
+                )
         logs = settings.paths.logs
         env = child_env(settings)
         self.parts: dict[str, Part] = {}
@@ -120,6 +137,8 @@ class Stack:
         secrets = prepare_files(settings)
         try:
             self.synapse.start()
+            if self.coturn is not None:
+                self.coturn.start()
             migrate(settings.db_url)
             self.facts = asyncio.run(provision_accounts(settings, secrets))
             for part in self.parts.values():
@@ -154,9 +173,14 @@ class Stack:
                 }
                 for bot in ("matchmaker", "scheduler")
             },
+            "synapse_workers": {
+                name: {"url": spec.url, "pid": self.synapse.pids.get(name)}
+                for name, spec in self.synapse.worker_specs.items()
+            },
             "pids": {
                 "supervisor": _own_pid(),
-                "synapse": self.synapse.process.pid,
+                **self.synapse.pids,
+                **({"coturn": self.coturn.process.pid} if self.coturn else {}),
                 **{name: part.process.pid for name, part in self.parts.items()},
             },
             "ports": {
@@ -179,14 +203,23 @@ class Stack:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self._stop.set())
         while not self._stop.wait(1.0):
-            if not self.synapse.process.alive():
-                # Without Synapse nothing works: start it again; the bots reconnect.
-                self.synapse = SynapseRunner(self.settings)
+            if not self.synapse.alive():
+                # Without Synapse nothing works: start it (or the worker that went) again;
+                # the bots reconnect.
                 try:
-                    self.synapse.start()
+                    self.synapse.revive()
                 except StartError as exc:
                     print(f"Synapse could not be restarted: {exc}", file=sys.stderr)
                     break
+                self.write_stack_file()
+            if self.coturn is not None and not self.coturn.alive():
+                try:
+                    self.coturn.start()
+                except StartError as exc:
+                    # Chat goes on without TURN; trying every second would only flood the log.
+                    print(f"coturn could not be restarted, giving up: {exc}", file=sys.stderr)
+                    self.coturn = None
+                self.write_stack_file()
             for name, part in self.parts.items():
                 if part.process.alive():
                     continue
@@ -204,7 +237,10 @@ class Stack:
 
     def stop(self) -> None:
         """SIGTERM to every part at once, SIGKILL to any still there after STOP_WITHIN."""
-        processes = [p.process for p in self.parts.values()] + [self.synapse.process]
+        processes = [p.process for p in self.parts.values()]
+        processes += [*self.synapse.workers, self.synapse.process]
+        if self.coturn is not None:
+            processes.append(self.coturn.process)
         threads = [threading.Thread(target=p.stop, args=(STOP_WITHIN,)) for p in processes]
         for thread in threads:
             thread.start()
