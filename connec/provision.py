@@ -20,7 +20,7 @@ from connec.secrets import Secrets, ensure_secrets, save_secrets, write_private
 from connec.settings import Settings
 from connec.synapse_admin import SynapseAdmin, SynapseError
 from connec.synapse_config import render_synapse_config, render_turn_config, render_well_known
-from connec.synapse_process import SynapseRunner, generate_signing_key, port_free
+from connec.synapse_process import SynapseRunner, free_port, generate_signing_key, port_free
 
 ADMIN_LOCALPART = "connec-admin"
 BOTS = ("matchmaker", "scheduler")
@@ -290,12 +290,20 @@ async def _create_coordinators_room(
 async def init(settings: Settings) -> dict[str, str]:
     """The whole of `connec init`; starts Synapse for a moment if it is not running."""
     secrets = prepare_files(settings)
-    if not port_free(settings.synapse.host, settings.synapse.port):
+    if settings.synapse.port and not port_free(settings.synapse.host, settings.synapse.port):
         # Something answers there already: use it if it is our Synapse.
         return await provision_accounts(settings, secrets)
-    runner = SynapseRunner(settings)
+    # The moment's Synapse listens on free ports, so init never collides with
+    # anything else on the machine; then the configured ports are written back.
+    synapse = settings.synapse.model_copy(
+        update={"port": free_port(), "metrics_port": free_port(), "workers": 0}
+    )
+    passing = settings.model_copy(update={"synapse": synapse})
+    prepare_files(passing)
+    runner = SynapseRunner(passing)
     runner.start()
     try:
-        return await provision_accounts(settings, secrets)
+        return await provision_accounts(passing, secrets)
     finally:
         runner.stop()
+        prepare_files(settings)

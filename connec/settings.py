@@ -30,6 +30,9 @@ class SynapseSettings(BaseModel):
     server_name: str = Field("localhost", description="The part after ':' in user IDs.")
     host: str = Field("127.0.0.1", description="Where Synapse listens (loopback by default).")
     port: int = Field(8008, ge=0, le=65535, description="0: any free port at start.")
+    metrics_port: int = Field(
+        9108, ge=0, le=65535, description="Prometheus metrics on loopback; 0: any free port."
+    )
     public_url: str | None = Field(
         None, description="How clients reach Synapse; defaults to http://host:port/."
     )

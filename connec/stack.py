@@ -77,8 +77,11 @@ def child_env(settings: Settings) -> dict[str, str]:
 def with_free_ports(settings: Settings) -> Settings:
     """Port 0 means: any free loopback port (tests, several stacks on one machine)."""
     updates: dict[str, Any] = {}
-    if settings.synapse.port == 0:
-        updates["synapse"] = settings.synapse.model_copy(update={"port": free_port()})
+    synapse_ports = {
+        key: free_port() for key in ("port", "metrics_port") if getattr(settings.synapse, key) == 0
+    }
+    if synapse_ports:
+        updates["synapse"] = settings.synapse.model_copy(update=synapse_ports)
     if settings.portal.port == 0:
         updates["portal"] = settings.portal.model_copy(update={"port": free_port()})
     for bot in ("matchmaker", "scheduler"):
@@ -156,6 +159,7 @@ class Stack:
         settings = self.settings
         return {
             "homeserver_url": settings.synapse.url,
+            "synapse_metrics_url": f"http://127.0.0.1:{settings.synapse.metrics_port}/_synapse/metrics",
             "client_url": settings.synapse.client_url,
             "server_name": settings.synapse.server_name,
             "portal_url": settings.portal.url,

@@ -35,7 +35,11 @@ class SynapseHarness:
     def __init__(self, data_dir: Path) -> None:
         self.settings: Settings = load_settings(
             data_dir,
-            synapse={"port": free_port(), "server_name": "connec.test"},
+            synapse={
+                "port": free_port(),
+                "metrics_port": free_port(),
+                "server_name": "connec.test",
+            },
             portal={"port": free_port()},
             matchmaker={
                 "localpart": "matchmaker",

@@ -74,6 +74,7 @@ def settings_for(data_dir: Path, **synapse: Any) -> Settings:
         data_dir,
         synapse={
             "port": free_port(),
+            "metrics_port": free_port(),
             "server_name": f"prod-{uuid.uuid4().hex[:8]}.test",
             **synapse,
         },
@@ -107,7 +108,12 @@ def test_dev_profile_stays_embedded(tmp_path: Path) -> None:
     homeserver = yaml_file(settings.paths.homeserver_yaml)
 
     assert homeserver["database"]["name"] == "sqlite3"
-    assert [listener["port"] for listener in homeserver["listeners"]] == [8008]
+    # The client listener and the loopback metrics listener, nothing for workers.
+    assert [(listener["port"], listener["type"]) for listener in homeserver["listeners"]] == [
+        (8008, "http"),
+        (9108, "metrics"),
+    ]
+    assert homeserver["listeners"][1]["bind_addresses"] == ["127.0.0.1"]
     for production_only in ("redis", "instance_map", "worker_replication_secret", "turn_uris"):
         assert production_only not in homeserver
     assert synapse_workers(settings) == []
@@ -173,7 +179,7 @@ def test_workers_are_rendered_with_redis_and_a_loopback_replication_listener(
     replication = [
         listener
         for listener in homeserver["listeners"]
-        if listener["resources"][0]["names"] == ["replication"]
+        if listener.get("resources", [{}])[0].get("names") == ["replication"]
     ]
     assert replication == [
         {

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from connec.doctor import Severity, examine
-from connec.processes import pid_alive
+from connec.processes import http_ok, pid_alive
 
 pytestmark = pytest.mark.synapse
 
@@ -24,6 +24,7 @@ def connec(*args: str, data_dir: Path, **popen: object) -> subprocess.Popen[str]
         **os.environ,
         "CONNEC_MATCHMAKER__METRICS_PORT": "0",
         "CONNEC_SCHEDULER__METRICS_PORT": "0",
+        "CONNEC_SYNAPSE__METRICS_PORT": "0",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "connec.cli", *args, "--data-dir", str(data_dir)],
@@ -73,6 +74,12 @@ def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) ->
         assert set(stack["pids"]) == {"supervisor", "synapse", "matchmaker", "scheduler", "portal"}
         assert stack["bots"]["scheduler"]["user_id"] == "@scheduler:localhost"
         assert stack["coordinators_room_id"].startswith("!")
+        for metrics in (
+            stack["synapse_metrics_url"],
+            stack["bots"]["matchmaker"]["metrics_url"],
+            f"{stack['portal_url']}/metrics",
+        ):
+            assert http_ok(metrics), f"no metrics at {metrics}"
         status = subprocess.run(
             [sys.executable, "-m", "connec.cli", "status", "--data-dir", str(data)],
             capture_output=True,
