@@ -94,7 +94,15 @@ class CommandTable:
                 "da": (da,) if isinstance(da, str) else da,
                 "en": (en,) if isinstance(en, str) else en,
             }
-            taken = {fold(n) for c in self.commands for ns in c.names.values() for n in ns}
+            # One word may name two commands only in different kinds of room
+            # (`!pause` for yourself in a direct room, `!pause @person` for coordinators).
+            taken = {
+                fold(n)
+                for c in self.commands
+                if c.where & where
+                for ns in c.names.values()
+                for n in ns
+            }
             clash = taken & {fold(n) for ns in names.values() for n in ns}
             if clash:
                 raise ValueError(f"command name(s) {sorted(clash)} declared twice")
@@ -103,18 +111,21 @@ class CommandTable:
 
         return register
 
-    def find(self, word: str) -> tuple[Command, str | None] | None:
-        """The command a word names, and the language of that word if it tells."""
+    def find(self, word: str, where: Where = Where.ANY) -> tuple[Command, str | None] | None:
+        """The command a word names (preferring one that belongs in ``where``), and the
+        language of that word if it tells."""
         folded = fold(word)
+        found: list[tuple[Command, str | None]] = []
         for command in self.commands:
             langs = [
                 lang for lang, names in command.names.items() if folded in {fold(n) for n in names}
             ]
             if langs:
-                return command, langs[0] if len(langs) == 1 else None
-        return None
+                found.append((command, langs[0] if len(langs) == 1 else None))
+        here = [f for f in found if f[0].where & where]
+        return (here or found or [None])[0]
 
-    def parse(self, body: str, *, direct: bool) -> Invocation | None:
+    def parse(self, body: str, *, direct: bool, where: Where = Where.ANY) -> Invocation | None:
         """Understand a message as a command. In a direct room the ``!`` may be left out."""
         text = body.strip()
         if not text:
@@ -126,7 +137,7 @@ class CommandTable:
             return None
         word, _, args = text.partition(" ")
         word = word.rstrip("?.!,:")
-        found = self.find(word)
+        found = self.find(word, where)
         if found is None:
             # Plain words in a direct room are conversation, not a wrong command.
             return Invocation(None, word, args.strip(), None) if prefixed else None

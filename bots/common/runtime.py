@@ -139,6 +139,7 @@ class BotRuntime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakers: dict[str, asyncio.Event] = {}
         self._direct_locks: dict[str, asyncio.Lock] = {}
+        self._handling = False
         self._ignore_before: datetime | None = None
 
     # Lifecycle ---------------------------------------------------------------
@@ -236,12 +237,13 @@ class BotRuntime:
         async with self.db.session() as session:
             state = await session.get(BotSyncState, self.bot.name)
             if state is not None:
-                self.client.next_batch = state.next_batch
                 self._ignore_before = state.joined_at - CLOCK_SKEW
         if state is not None:
             # Room state is not stored by nio here; one full-state sync from the saved
-            # position rebuilds it, and its timeline is handled as usual.
-            await self._sync_once(full_state=True)
+            # position rebuilds it, and its timeline is handled as usual. The position
+            # is passed as ``since``, not set on the client: nio skips a whole sync
+            # response whose next_batch equals its own (nothing new since the stop).
+            await self._sync_once(full_state=True, since=state.next_batch)
             return
         response = await self._sync(since=None, full_state=True, wait_ms=0)
         now = self.clock.now()
@@ -271,24 +273,41 @@ class BotRuntime:
         while not self._stopping.is_set():
             sync = asyncio.ensure_future(self._sync_once(full_state=False))
             stop = asyncio.ensure_future(self._stopping.wait())
-            done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                done, _ = await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # Killed: nothing of this loop may live on beside a restarted bot.
+                sync.cancel()
+                stop.cancel()
+                raise
             if sync in done:
                 stop.cancel()
                 sync.result()
                 continue
-            # Stopping: a long-poll in flight is abandoned; its batch was never
-            # handled, so next_batch still points before it.
+            if self._handling:
+                # A batch is being handled: finish it, so its position is saved.
+                await sync
+                continue
+            # Stopping during the long-poll: its batch was never handled, so
+            # next_batch still points before it.
             sync.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sync
 
-    async def _sync_once(self, *, full_state: bool) -> None:
+    async def _sync_once(self, *, full_state: bool, since: str | None = None) -> None:
         assert self.client is not None
         response = await self._sync(
-            since=self.client.next_batch,
+            since=since or self.client.next_batch,
             full_state=full_state,
             wait_ms=0 if full_state else SYNC_TIMEOUT_MS,
         )
+        self._handling = True
+        try:
+            await self._handle_batch(response)
+        finally:
+            self._handling = False
+
+    async def _handle_batch(self, response: nio.SyncResponse) -> None:
         await self._maintain_keys()
         await self._handle_invites(response)
         await self._handle_timelines(response)
@@ -418,7 +437,8 @@ class BotRuntime:
                 extra={"bot": self.bot.name, "room_id": room.room_id, "event_id": event.event_id},
             )
         async with self.db.session() as session:
-            session.add(
+            # merge: a row already there (a batch seen twice) is no error.
+            await session.merge(
                 HandledEvent(bot=self.bot.name, event_id=event.event_id, room_id=room.room_id)
             )
         metrics.MESSAGES.labels(self.bot.name, kind).inc()
@@ -439,7 +459,7 @@ class BotRuntime:
 
     async def _handle_text(self, room: nio.MatrixRoom, event: nio.RoomMessageText) -> None:
         where = await self.room_kind(room)
-        invocation = self.bot.commands.parse(event.body, direct=where is Where.DIRECT)
+        invocation = self.bot.commands.parse(event.body, direct=where is Where.DIRECT, where=where)
         lang = await self.language_of(event.sender)
         if invocation is not None and invocation.lang:
             lang = invocation.lang
@@ -582,6 +602,7 @@ class BotRuntime:
                 )
             )
         await self.wait_for_room(response.room_id)
+        await self.wait_for_member(response.room_id, matrix_id)
         await self.bot.on_direct_room_opened(self, response.room_id, matrix_id)
         return response.room_id
 
@@ -607,6 +628,35 @@ class BotRuntime:
             if loop.time() > deadline:
                 raise TimeoutError(f"room {room_id} did not appear in sync")
             await asyncio.sleep(0.1)
+
+    async def wait_for_member(self, room_id: str, user_id: str, wait_s: float = 15.0) -> None:
+        """Wait until the sync loop has seen someone's invite or join in a room.
+
+        nio may list a new room before it has read its members; a message encrypted
+        then is shared with nobody but the bot, and the person never reads it.
+        Background tasks only (see :meth:`wait_for_room`).
+        """
+        assert self.client is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while user_id not in self.client.rooms[room_id].users:
+            if loop.time() > deadline:
+                log.warning("member not seen", extra={"bot": self.bot.name, "room_id": room_id})
+                return
+            await asyncio.sleep(0.1)
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str | None:
+        """Mark an event with a reaction (✅/❌ on a coordinator's command); sent once."""
+        assert self.client is not None
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        response = await self.client.room_send(
+            room_id,
+            "m.reaction",
+            content,
+            tx_id=txn_id("react", event_id, key),
+            ignore_unverified_devices=True,
+        )
+        return response.event_id if isinstance(response, nio.RoomSendResponse) else None
 
     def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """A background task of this bot, cancelled when the bot stops."""

@@ -40,8 +40,12 @@ class Matchmaker(Bot):
     messages = Messages("matchmaker", Path(__file__).parent / "templates")
 
     async def on_text(self, ctx: MessageContext) -> None:
-        # A yes or no to an open proposal comes first, then the intake dialogue.
+        # The words after a bare !bekymring come first (they are the concern), then an
+        # answer inside an open dialogue ("1" mid-intake is not a yes to a proposal),
+        # then a yes or no to a proposal, then the rest.
         for handler in (
+            concerns.on_text,
+            intake.continue_dialogue,
             proposals.on_text,
             rooms.on_text,
             commands_coordinator.on_text,
@@ -63,8 +67,13 @@ class Matchmaker(Bot):
     ) -> None:
         await rooms.on_member(runtime, room, event)
 
+    async def greet(self, runtime: BotRuntime, room_id: str, person: str, lang: str) -> None:
+        await super().greet(runtime, room_id, person, lang)
+        await intake.after_greeting(runtime, room_id, person, lang)
+
     async def on_direct_room_opened(self, runtime: BotRuntime, room_id: str, person: str) -> None:
         await welcome.say_welcome(runtime, room_id, person)
+        await intake.after_greeting(runtime, room_id, person, await runtime.language_of(person))
 
     async def on_start(self, runtime: BotRuntime) -> None:
         await intake.on_start(runtime)
@@ -72,5 +81,6 @@ class Matchmaker(Bot):
         await rooms.on_start(runtime)
         await matching.on_start(runtime)
         await concerns.on_start(runtime)
+        await commands_coordinator.on_start(runtime)
         await commands_profile.on_start(runtime)
         await welcome.on_start(runtime)

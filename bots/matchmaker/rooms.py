@@ -11,7 +11,6 @@ making a second one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -228,13 +227,10 @@ async def introduce(runtime: BotRuntime, match_id: int) -> None:
     if match.state != "invited" or match.room_id is None:
         return
     await runtime.wait_for_room(match.room_id)
-    room = runtime.client.rooms[match.room_id]
-    # Wait until the invites are in the room's state, so the message is encrypted
-    # for both people's devices too.
-    for _ in range(100):
-        if {a.matrix_id, b.matrix_id} <= set(room.users):
-            break
-        await asyncio.sleep(0.1)
+    # The invites must be in the room's state, so the message is encrypted for both
+    # people's devices too.
+    for person in (a, b):
+        await runtime.wait_for_member(match.room_id, person.matrix_id)
     lang = runtime.settings.language
     messages = runtime.bot.messages
     shared = shared_interest_names(reasons, lang)
@@ -371,52 +367,64 @@ async def end_command(ctx: MessageContext) -> None:
         await ctx.reply("visit_end_kept.html")
         return
     question = await ctx.reply("visit_end_confirm.html")
+    data = {
+        "match_id": match.id,
+        "room_id": ctx.room.room_id,
+        "reason": ctx.args or None,
+        "question": question,
+    }
     async with ctx.runtime.db.session() as session:
-        dialogue = await session.scalar(
-            select(Dialogue).where(Dialogue.bot == "matchmaker", Dialogue.matrix_id == ctx.sender)
-        )
-        data = {
-            "match_id": match.id,
-            "room_id": ctx.room.room_id,
-            "reason": ctx.args or None,
-            "question": question,
-        }
+        dialogue = await _dialogue(session, ctx.sender)
         if dialogue is None:
             session.add(
                 Dialogue(
                     bot="matchmaker", matrix_id=ctx.sender, kind="end", step="confirm", data=data
                 )
             )
+        elif dialogue.kind == "end":
+            dialogue.data = data
         else:
-            dialogue.kind, dialogue.step, dialogue.data = "end", "confirm", data
+            # An intake or a change is under way: keep it, and note the question beside it.
+            dialogue.data = {**dialogue.data, END_MARKER: data}
 
 
-async def _pending_end(runtime: BotRuntime, sender: str, room_id: str) -> Dialogue | None:
+END_MARKER = "end_confirm"
+
+
+async def _dialogue(session: Any, sender: str) -> Dialogue | None:
+    return await session.scalar(
+        select(Dialogue).where(Dialogue.bot == "matchmaker", Dialogue.matrix_id == sender)
+    )
+
+
+async def _pending_end(runtime: BotRuntime, sender: str, room_id: str) -> dict[str, Any] | None:
+    """The question of ending asked of this person in this room, if it is open."""
     async with runtime.db.session() as session:
-        dialogue = await session.scalar(
-            select(Dialogue).where(
-                Dialogue.bot == "matchmaker", Dialogue.matrix_id == sender, Dialogue.kind == "end"
-            )
-        )
-    if dialogue is None or dialogue.data.get("room_id") != room_id:
+        dialogue = await _dialogue(session, sender)
+    if dialogue is None:
         return None
-    return dialogue
+    data = dialogue.data if dialogue.kind == "end" else dialogue.data.get(END_MARKER)
+    if not isinstance(data, dict) or data.get("room_id") != room_id:
+        return None
+    return data
 
 
 async def _decide_end(
-    runtime: BotRuntime, dialogue: Dialogue, sender: str, yes: bool, reply: Any
+    runtime: BotRuntime, data: dict[str, Any], sender: str, yes: bool, reply: Any
 ) -> None:
     async with runtime.db.session() as session:
-        row = await session.get(Dialogue, dialogue.id)
-        if row is not None:
+        row = await _dialogue(session, sender)
+        if row is not None and row.kind == "end":
             await session.delete(row)
+        elif row is not None:
+            row.data = {k: v for k, v in row.data.items() if k != END_MARKER}
     if not yes:
         await reply("visit_end_kept.html")
         return
     async with runtime.db.session() as session:
-        match = await session.get(Match, int(dialogue.data["match_id"]))  # type: ignore[arg-type]
+        match = await session.get(Match, int(data["match_id"]))
     if match is not None:
-        await end_match(runtime, match, sender, dialogue.data.get("reason"))  # type: ignore[arg-type]
+        await end_match(runtime, match, sender, data.get("reason"))
 
 
 async def on_text(ctx: MessageContext) -> bool:
@@ -424,21 +432,21 @@ async def on_text(ctx: MessageContext) -> bool:
     if ctx.where is not Where.VISIT_ROOM:
         return False
     answer = answer_word(ctx.body)
-    dialogue = await _pending_end(ctx.runtime, ctx.sender, ctx.room.room_id)
-    if dialogue is None or answer is None:
+    pending = await _pending_end(ctx.runtime, ctx.sender, ctx.room.room_id)
+    if pending is None or answer is None:
         return False
-    await _decide_end(ctx.runtime, dialogue, ctx.sender, answer == "yes", ctx.reply)
+    await _decide_end(ctx.runtime, pending, ctx.sender, answer == "yes", ctx.reply)
     return True
 
 
 async def on_reaction(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent) -> bool:
     answer = answer_reaction(event.key)
-    dialogue = await _pending_end(runtime, event.sender, room.room_id)
-    if dialogue is None or answer is None or dialogue.data.get("question") != event.reacts_to:
+    pending = await _pending_end(runtime, event.sender, room.room_id)
+    if pending is None or answer is None or pending.get("question") != event.reacts_to:
         return False
 
     ctx = await runtime.context_for(room, event)
-    await _decide_end(runtime, dialogue, event.sender, answer == "yes", ctx.reply)
+    await _decide_end(runtime, pending, event.sender, answer == "yes", ctx.reply)
     return True
 
 

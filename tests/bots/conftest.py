@@ -8,14 +8,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from bots.common.runtime import Bot, BotRuntime
+from connec.clock import Clock
 from tests.harness import SynapseHarness
 
 
 class RunningBot:
     """A bot started as a task; stop() is a clean shutdown, kill() an abrupt one."""
 
-    def __init__(self, synapse: SynapseHarness, bot: Bot) -> None:
-        self.runtime = BotRuntime(synapse.settings, bot)
+    def __init__(self, synapse: SynapseHarness, bot: Bot, clock: Clock | None = None) -> None:
+        self.runtime = BotRuntime(synapse.settings, bot, clock=clock)
         self.task: asyncio.Task[None] | None = None
 
     @property
@@ -49,11 +50,11 @@ class RunningBot:
 @pytest.fixture
 async def start_bot(
     synapse: SynapseHarness,
-) -> AsyncIterator[Callable[[Bot], Awaitable[RunningBot]]]:
+) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
     running: list[RunningBot] = []
 
-    async def start(bot: Bot) -> RunningBot:
-        instance = RunningBot(synapse, bot)
+    async def start(bot: Bot, clock: Clock | None = None) -> RunningBot:
+        instance = RunningBot(synapse, bot, clock)
         running.append(instance)
         return await instance.start()
 

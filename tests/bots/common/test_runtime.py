@@ -36,7 +36,9 @@ async def test_a_person_who_opens_a_direct_room_is_greeted_in_danish(
     bot = await start_bot(Matchmaker())
     karen = await person("karen")
     room_id = await open_direct_room(karen, bot.user_id)
-    [greeting] = await messages_from(karen, room_id, bot.user_id)
+    # A greeting, then (for someone new) an invitation to tell about themselves.
+    greeting, invitation = await messages_from(karen, room_id, bot.user_id, count=2)
+    assert "start" in invitation.body
     assert "velkommen til connec" in greeting.body
     assert "<b>hjælp</b>" in greeting.formatted_body
 
@@ -47,7 +49,7 @@ async def test_help_in_english_is_answered_in_english_and_danish_in_danish(
     bot = await start_bot(Matchmaker())
     anna = await person("anna")
     room_id = await open_direct_room(anna, bot.user_id)
-    await messages_from(anna, room_id, bot.user_id)  # the greeting
+    await messages_from(anna, room_id, bot.user_id, count=2)  # greeting and invitation
     await say(anna, room_id, "help")
     [english] = await messages_from(anna, room_id, bot.user_id)
     assert "Here is what I can do" in english.body and "!help" in english.body
@@ -88,7 +90,7 @@ async def test_a_restarted_bot_keeps_its_device_and_does_not_answer_old_messages
     device = bot.runtime.client.device_id
     lis = await person("lis")
     room_id = await open_direct_room(lis, bot.user_id)
-    await messages_from(lis, room_id, bot.user_id)
+    await messages_from(lis, room_id, bot.user_id, count=2)
     await say(lis, room_id, "hjælp")
     await messages_from(lis, room_id, bot.user_id)
     await bot.stop()
@@ -115,7 +117,7 @@ async def test_the_bot_survives_synapse_restarting_under_it(
     bot = await start_bot(Matchmaker())
     per = await person("per")
     room_id = await open_direct_room(per, bot.user_id)
-    await messages_from(per, room_id, bot.user_id)
+    await messages_from(per, room_id, bot.user_id, count=2)
 
     import asyncio
 
@@ -165,7 +167,7 @@ async def test_logs_never_hold_message_bodies_or_passwords(
         bot = await start_bot(Matchmaker())
         vera = await person("vera")
         room_id = await open_direct_room(vera, bot.user_id)
-        await messages_from(vera, room_id, bot.user_id)
+        await messages_from(vera, room_id, bot.user_id, count=2)
         secret_words = "min hemmelige besked 4711"
         await say(vera, room_id, f"!hjælp {secret_words}")
         await messages_from(vera, room_id, bot.user_id)

@@ -1,0 +1,258 @@
+"""The coordinator, logged in once for the session, and helpers for stories that read
+the coordinators' room and a person's direct room."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import nio
+import pytest
+from sqlalchemy import or_, select
+
+from connec.db import Database
+from connec.models import AuditEntry, Match, Person, Proposal
+from tests.harness import SynapseHarness, eventually
+
+
+class Inbox:
+    """Everything one client sees in one room, kept until a story takes it.
+
+    Waiting for "the next message" breaks when something else arrives first; a
+    story instead waits for the message it expects (by sender and words, or the
+    reaction on an event), wherever it sits among the rest.
+    """
+
+    def __init__(self, client: nio.AsyncClient, room_id: str) -> None:
+        self.client = client
+        self.room_id = room_id
+        self.events: list[Any] = []
+
+    async def sync(self, timeout_ms: int = 500) -> None:
+        response = await self.client.sync(timeout=timeout_ms)
+        if isinstance(response, nio.SyncResponse):
+            room = response.rooms.join.get(self.room_id)
+            if room is not None:
+                self.events.extend(room.timeline.events)
+        # A room key may arrive after the message it opens.
+        for index, event in enumerate(self.events):
+            if isinstance(event, nio.MegolmEvent):
+                with contextlib.suppress(Exception):
+                    decrypted = self.client.decrypt_event(event)
+                    if not isinstance(decrypted, nio.MegolmEvent):
+                        self.events[index] = decrypted
+
+    def clear(self) -> None:
+        self.events.clear()
+
+    async def take(self, match: Callable[[Any], bool], *, what: str, timeout: float = 30) -> Any:
+        async def check() -> Any:
+            for index, event in enumerate(self.events):
+                if match(event):
+                    return self.events.pop(index)
+            await self.sync()
+            return None
+
+        return await eventually(check, timeout=timeout, what=what)
+
+    async def message(self, sender: str, *words: str, timeout: float = 30) -> nio.RoomMessageText:
+        """The first message from ``sender`` holding all of ``words``."""
+
+        def match(event: Any) -> bool:
+            return (
+                isinstance(event, nio.RoomMessageText)
+                and event.sender == sender
+                and all(word in event.body for word in words)
+            )
+
+        return await self.take(match, what=f"a message from {sender} with {words}", timeout=timeout)
+
+    async def reaction(
+        self, sender: str, reacts_to: str, key: str, *, timeout: float = 30
+    ) -> nio.ReactionEvent:
+        """``sender``'s reaction ``key`` on the event ``reacts_to``."""
+
+        def match(event: Any) -> bool:
+            return (
+                isinstance(event, nio.ReactionEvent)
+                and event.sender == sender
+                and event.reacts_to == reacts_to
+                and event.key == key
+            )
+
+        return await self.take(match, what=f"{key} from {sender} on {reacts_to}", timeout=timeout)
+
+    async def say(self, text: str, *, reply_to: str | None = None, html: str | None = None) -> str:
+        content: dict[str, Any] = {"msgtype": "m.text", "body": text}
+        if html is not None:
+            content |= {"format": "org.matrix.custom.html", "formatted_body": html}
+        if reply_to is not None:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        response = await self.client.room_send(
+            self.room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, nio.RoomSendResponse), response
+        return response.event_id
+
+    async def react(self, event_id: str, key: str) -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        response = await self.client.room_send(
+            self.room_id, "m.reaction", content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, nio.RoomSendResponse), response
+        return response.event_id
+
+
+@pytest.fixture(scope="session")
+async def coordinator(
+    synapse: SynapseHarness, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Inbox]:
+    """The coordinator of the deployment, in the coordinators' room.
+
+    Logged in once per session with the password `connec init` wrote: Synapse limits
+    password logins per address.
+    """
+    settings = synapse.settings
+    user_id = settings.user_id(settings.coordinator_localpart)
+    await synapse.admin.exempt_from_rate_limits(user_id)
+    store: Path = tmp_path_factory.mktemp("coordinator-store")
+    client = nio.AsyncClient(
+        synapse.url,
+        user_id,
+        store_path=str(store),
+        config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+    )
+    login = await client.login(
+        settings.paths.coordinator_password.read_text().strip(), device_name="tests"
+    )
+    assert isinstance(login, nio.LoginResponse), login
+    if client.should_upload_keys:
+        await client.keys_upload()
+    await client.sync(timeout=0, full_state=True)
+    inbox = Inbox(client, synapse.facts["coordinators_room_id"])
+    try:
+        yield inbox
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+async def db(synapse: SynapseHarness) -> AsyncIterator[Database]:
+    """connec's database, shared with the bots the stories start."""
+    database = Database(synapse.settings.db_url)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def add_person(
+    db: Database, matrix_id: str, role: str, display_name: str, **profile: Any
+) -> Person:
+    """A person connec knows, with a profile complete enough to be matched."""
+    values: dict[str, Any] = {
+        "languages": ["da"],
+        "interest_keys": ["jazz", "gardening"],
+        "contact_modes": ["chat", "video"],
+        "availability": ["tue-am", "thu-pm"],
+        "birth_year": 1950 if role == "citizen" else 1990,
+        "profile_complete": True,
+        "approval": "approved",
+        **profile,
+    }
+    async with db.session() as session:
+        person = Person(matrix_id=matrix_id, role=role, display_name=display_name, **values)
+        session.add(person)
+    return person
+
+
+async def audit_of(db: Database, action: str, subject: str | None = None) -> list[AuditEntry]:
+    """Audit rows of one action (and subject), oldest first."""
+    query = select(AuditEntry).where(AuditEntry.action == action)
+    if subject is not None:
+        query = query.where(AuditEntry.subject == subject)
+    async with db.session() as session:
+        return list((await session.scalars(query.order_by(AuditEntry.id))).all())
+
+
+@pytest.fixture
+async def coordinators_room(coordinator: Inbox) -> Inbox:
+    """The coordinators' room as the coordinator sees it, without older stories' messages."""
+    await coordinator.sync(0)
+    coordinator.clear()
+    return coordinator
+
+
+@pytest.fixture
+async def enrol(
+    synapse: SynapseHarness, db: Database
+) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
+    """A factory of people connec knows, each with a real account.
+
+    When the story ends its people leave connec, and their open proposals and
+    matches close, so later stories' matching rounds never meet them.
+    """
+    made: list[int] = []
+
+    async def make(
+        name: str,
+        role: str,
+        display_name: str | None = None,
+        *,
+        matrix_id: str | None = None,
+        **profile: Any,
+    ) -> Person:
+        if matrix_id is None:
+            matrix_id = (await synapse.register(name)).user_id
+        person = await add_person(db, matrix_id, role, display_name or name.title(), **profile)
+        made.append(person.id)
+        return person
+
+    yield make
+    async with db.session() as session:
+        for person in await session.scalars(select(Person).where(Person.id.in_(made))):
+            person.state = "ended"
+        for proposal in await session.scalars(
+            select(Proposal).where(
+                or_(Proposal.a_id.in_(made), Proposal.b_id.in_(made)),
+                Proposal.state.in_(("suggested", "asked")),
+            )
+        ):
+            proposal.state = "cancelled"
+        for match in await session.scalars(
+            select(Match).where(
+                or_(Match.a_id.in_(made), Match.b_id.in_(made)), Match.state != "ended"
+            )
+        ):
+            match.state = "ended"
+
+
+async def open_direct_room(client: nio.AsyncClient, bot_id: str) -> Inbox:
+    """A person opens a direct room with a bot, as Element does, and is greeted there.
+
+    Waiting for the greeting matters: what is said before the bot joins is history
+    to it, and never answered.
+    """
+    response = await client.room_create(is_direct=True, invite=[bot_id])
+    assert isinstance(response, nio.RoomCreateResponse), response
+    inbox = Inbox(client, response.room_id)
+    await inbox.message(bot_id)
+    return inbox
+
+
+async def join_invited_room(client: nio.AsyncClient, *, timeout: float = 60) -> Inbox:
+    """Wait for an invitation (a bot opening a direct room), join it, and read it."""
+
+    async def invited() -> str | None:
+        response = await client.sync(timeout=500)
+        if isinstance(response, nio.SyncResponse):
+            for room_id in response.rooms.invite:
+                joined = await client.join(room_id)
+                assert isinstance(joined, nio.JoinResponse), joined
+                return room_id
+        return None
+
+    room_id = await eventually(invited, timeout=timeout, what="an invitation")
+    return Inbox(client, room_id)
