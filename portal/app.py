@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -11,17 +12,35 @@ from aiohttp import web
 from aiohttp_session import setup as setup_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from connec.clock import Clock, SystemClock
 from connec.db import Database
 from connec.i18n import LANGUAGES, normalise_language, translations
 from connec.secrets import load_secrets
 from connec.settings import Settings
+from connec.synapse_admin import SynapseAdmin
+from portal import widgets
+from portal.auth import current_viewer
+from portal.csrf import SESSION_KEY as CSRF_SESSION_KEY
+from portal.csrf import csrf_middleware
+from portal.keys import (
+    ACCOUNTS,
+    CLOCK,
+    DATABASE,
+    LANG,
+    LANG_COOKIE,
+    SESSION_MAX_AGE,
+    SETTINGS,
+    SIGN_INS,
+    SIGN_UPS,
+    SYNAPSE,
+    SYNAPSE_TIMEOUT,
+)
+from portal.problems import problems_middleware
 from portal.routes import setup_routes
+from portal.sign_ups import SignUpQueue
+from portal.signin_limits import FailedSignIns
 
-SETTINGS = web.AppKey("settings", Settings)
-DATABASE = web.AppKey("database", Database)
-LANG = web.RequestKey("lang", str)
-LANG_COOKIE = "connec_lang"
-SESSION_MAX_AGE = 8 * 3600  # a working day
+__all__ = ["DATABASE", "LANG", "LANG_COOKIE", "SETTINGS", "cookie_key", "make_app"]
 
 
 def request_language(request: web.Request) -> str:
@@ -40,16 +59,27 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Element Web embeds its pages from any host; no other page may be framed.
+    framing = "'self' *" if request.path.startswith("/element/") else "'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'self' *",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        f"form-action 'self'; frame-ancestors {framing}",
     )
     return response
 
 
 async def _template_context(request: web.Request) -> dict[str, Any]:
     lang = request.get(LANG, "da")
-    return {"lang": lang, "languages": LANGUAGES, "path": request.path}
+    context: dict[str, Any] = {"lang": lang, "languages": LANGUAGES, "path": request.path}
+    viewer = await current_viewer(request)
+    context["viewer"] = viewer
+    if viewer is not None:
+        # The sign-out button in the header is a form, so it needs the session's token.
+        from aiohttp_session import get_session
+
+        context["session_csrf_token"] = (await get_session(request)).get(CSRF_SESSION_KEY, "")
+    return context
 
 
 def _jinja_environment(app: web.Application) -> jinja2.Environment:
@@ -73,6 +103,7 @@ def _jinja_environment(app: web.Application) -> jinja2.Environment:
     env.globals["gettext"] = jinja2.pass_context(gettext)
     env.globals["_"] = env.globals["gettext"]
     env.globals["ngettext"] = jinja2.pass_context(ngettext)
+    env.globals.update(widgets.GLOBALS)
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     return env
 
@@ -82,10 +113,13 @@ def cookie_key(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def make_app(settings: Settings) -> web.Application:
-    """The portal application for one data folder."""
+def make_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The portal application for one data folder (``clock``: tests may move time)."""
     app = web.Application(middlewares=[language_middleware, security_headers])
     app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app[SIGN_INS] = FailedSignIns()
+    app[ACCOUNTS] = asyncio.Lock()
     secrets = load_secrets(settings.paths.secrets)
     setup_session(
         app,
@@ -98,11 +132,24 @@ def make_app(settings: Settings) -> web.Application:
             secure=settings.portal.client_url.startswith("https://"),
         ),
     )
+    # Order: session, then the templates' context (it reads the session), then kind
+    # pages for refusals and failures (they render with that context), then CSRF.
     _jinja_environment(app)
+    app.middlewares.extend([problems_middleware, csrf_middleware])
 
     async def open_database(app: web.Application) -> Any:
         app[DATABASE] = Database(settings.db_url)
+        app[SYNAPSE] = SynapseAdmin(
+            settings.synapse.url,
+            shared_secret=secrets.registration_shared_secret,
+            admin_token=secrets.admin_access_token or None,
+            timeout=SYNAPSE_TIMEOUT,
+        )
+        app[SIGN_UPS] = SignUpQueue(app[DATABASE], settings.synapse.server_name)
+        app[SIGN_UPS].start()
         yield
+        await app[SIGN_UPS].stop()
+        await app[SYNAPSE].close()
         await app[DATABASE].close()
 
     app.cleanup_ctx.append(open_database)

@@ -19,7 +19,7 @@ async def landing(request: web.Request) -> dict[str, object]:
 
 async def switch_language(request: web.Request) -> web.StreamResponse:
     """Remember the chosen language and go back where the person was."""
-    from portal.app import LANG_COOKIE
+    from portal.keys import LANG_COOKIE
 
     lang = request.match_info["lang"]
     if lang not in LANGUAGES:

@@ -1,0 +1,116 @@
+"""The choices the profile forms offer, named in the reader's language.
+
+Interests come from connec's one taxonomy (the matchmaker's too); language and day
+names come from Babel's locale data, so they need no translations of their own.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from babel import Locale
+from babel.dates import get_day_names
+
+from connec.i18n import translations
+from connec.interests import all_interests, groups
+from connec.people import CONTACT_MODES, DAYS, PARTS_OF_DAY
+from portal.forms import ABROAD, LANGUAGE_CHOICES
+from portal.i18n import N_
+from portal.municipalities import MUNICIPALITIES
+
+PART_NAMES = {"am": N_("Morning"), "pm": N_("Afternoon"), "eve": N_("Evening")}
+CONTACT_NAMES = {
+    "chat": N_("Writing (chat)"),
+    "voice": N_("Voice calls"),
+    "video": N_("Video calls"),
+}
+GENDER_NAMES = {"female": N_("Woman"), "male": N_("Man"), "other": N_("Other")}
+
+
+def _(lang: str, message: str) -> str:
+    return translations(lang, "portal").gettext(message)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@cache
+def day_names(lang: str) -> tuple[tuple[str, str], ...]:
+    """(day, name) for Monday to Sunday, e.g. ("mon", "Mandag")."""
+    names = get_day_names("wide", locale=lang)
+    return tuple((day, _capital(names[index])) for index, day in enumerate(DAYS))
+
+
+def slot_name(slot: str, lang: str) -> str:
+    """A weekly slot in words: "tue-am" → "Tirsdag formiddag"."""
+    day, part = slot.split("-", 1)
+    days = dict(day_names(lang))
+    return f"{days.get(day, day)}, {_(lang, PART_NAMES.get(part, part)).lower()}"
+
+
+@cache
+def language_name(code: str, lang: str) -> str:
+    """A language's name in ``lang``: "en" → "Engelsk" in Danish."""
+    name = Locale.parse(lang).languages.get(code, code)
+    return _capital(name)
+
+
+@cache
+def interest_groups(lang: str) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    """The taxonomy's groups in order, each with its interests as (key, label)."""
+    by_group: dict[str, list[tuple[str, str]]] = {}
+    for interest in all_interests():
+        by_group.setdefault(interest.group, []).append((interest.key, interest.label(lang)))
+    return tuple(
+        (group.key, group.label(lang), tuple(by_group.get(group.key, ()))) for group in groups()
+    )
+
+
+def interest_label(key: str, lang: str) -> str:
+    """An interest's name, or its key if the taxonomy no longer has it."""
+    for interest in all_interests():
+        if interest.key == key:
+            return interest.label(lang)
+    return key
+
+
+def profile_choices(lang: str) -> dict[str, Any]:
+    """Everything a profile form needs to offer, for the template (a fresh dict each time)."""
+    return dict(_profile_choices(lang))
+
+
+@cache
+def _profile_choices(lang: str) -> dict[str, Any]:
+    return {
+        "days": day_names(lang),
+        "parts": tuple((part, _(lang, PART_NAMES[part])) for part in PARTS_OF_DAY),
+        "interest_groups": interest_groups(lang),
+        "language_options": tuple((code, language_name(code, lang)) for code in LANGUAGE_CHOICES),
+        "contact_options": tuple((mode, _(lang, CONTACT_NAMES[mode])) for mode in CONTACT_MODES),
+        "gender_options": (
+            ("", _(lang, N_("Not stated"))),
+            *((g, _(lang, name)) for g, name in GENDER_NAMES.items()),
+        ),
+        "municipality_options": (
+            ("", _(lang, N_("Choose a municipality"))),
+            *((m, m) for m in MUNICIPALITIES),
+            (ABROAD, _(lang, N_("I live outside Denmark"))),
+        ),
+    }
+
+
+def describe_languages(codes: list[str], lang: str) -> str:
+    """Languages in words: "Dansk, Engelsk"."""
+    return ", ".join(language_name(code, lang) for code in codes)
+
+
+def describe_interests(keys: list[str], words: list[str], lang: str) -> str:
+    """Ticked interests by name, then the person's own words."""
+    return ", ".join([interest_label(key, lang) for key in keys] + list(words))
+
+
+def describe_slots(slots: list[str], lang: str) -> str:
+    """Weekly times in words: "Tirsdag, formiddag; Torsdag, eftermiddag"."""
+    return "; ".join(slot_name(slot, lang) for slot in slots)

@@ -1,0 +1,129 @@
+"""My data: a signed-in person sees what connec holds about them, downloads it, or erases it.
+
+Erasure reaches Synapse first (deactivate with erase, which also hides the person's
+messages from others), then connec's own tables, and leaves one audit line that says
+an erasure happened, with a random reference and no personal data. If Synapse cannot
+be reached, nothing is erased and the person is told to try again; if the database
+step fails after Synapse, trying again finishes it (deactivating twice is harmless).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+from sqlalchemy import select
+
+from connec.models import Person
+from connec.synapse_admin import SynapseError, SynapseUnavailable
+from portal import keys
+from portal.auth import requires, take_notice, viewer_of
+from portal.choices import describe_interests, describe_languages, describe_slots
+from portal.csrf import csrf_token
+from portal.forms import one, posted_values
+from portal.i18n import N_
+from portal.permissions import may_erase_self
+from portal.records import PORTAL_ACTOR, erase_person, export_person, record
+
+log = logging.getLogger(__name__)
+
+
+async def _person(request: web.Request) -> Person | None:
+    async with request.app[keys.DATABASE].session() as session:
+        return await session.scalar(
+            select(Person).where(Person.matrix_id == viewer_of(request).matrix_id)
+        )
+
+
+async def _page(
+    request: web.Request, *, problem: str | None = None, error: str | None = None, status: int = 200
+) -> web.Response:
+    person = await _person(request)
+    lang = request[keys.LANG]
+    return aiohttp_jinja2.render_template(
+        "my_data.html",
+        request,
+        {
+            "person": person,
+            "may_erase": person is not None and may_erase_self(person.role),
+            "problem": problem,
+            "errors": {"confirm": error} if error else {},
+            "notice": await take_notice(request),
+            "csrf_token": await csrf_token(request),
+            "languages_text": lambda codes: describe_languages(codes, lang),
+            "interests_text": lambda keys, words: describe_interests(keys, words, lang),
+            "slots_text": lambda slots: describe_slots(slots, lang),
+        },
+        status=status,
+    )
+
+
+@requires()
+async def my_data(request: web.Request) -> web.StreamResponse:
+    """What connec holds about the signed-in person, and the two buttons."""
+    return await _page(request)
+
+
+@requires()
+async def download(request: web.Request) -> web.StreamResponse:
+    """Everything connec holds about the signed-in person, as a JSON file."""
+    viewer = viewer_of(request)
+    async with request.app[keys.DATABASE].session() as session:
+        person = await session.scalar(select(Person).where(Person.matrix_id == viewer.matrix_id))
+        data = (
+            await export_person(session, person)
+            if person is not None
+            else {"about": "What connec holds about you.", "person": None}
+        )
+    data["matrix_id"] = viewer.matrix_id
+    return web.Response(
+        body=json.dumps(data, ensure_ascii=False, indent=2).encode(),
+        content_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="connec-mine-data.json"'},
+    )
+
+
+@requires()
+async def erase(request: web.Request) -> web.StreamResponse:
+    """Erase the signed-in person, in Synapse and in connec, after they confirmed it."""
+    if one(posted_values(await request.post()), "confirm") != "yes":
+        return await _page(
+            request,
+            error=N_("Tick the box to confirm that you want everything erased."),
+            status=400,
+        )
+    person = await _person(request)
+    if person is None or not may_erase_self(person.role):
+        raise web.HTTPForbidden()
+    try:
+        await request.app[keys.SYNAPSE].deactivate(person.matrix_id, erase=True)
+    except SynapseUnavailable:
+        return await _page(request, problem="unavailable", status=503)
+    except SynapseError as error:
+        log.error("could not deactivate an account for erasure", extra={"error": str(error)})
+        return await _page(request, problem="failed", status=502)
+    async with request.app[keys.DATABASE].session() as session:
+        fresh = await session.get(Person, person.id)
+        if fresh is not None:
+            role = fresh.role
+            reference = await erase_person(session, fresh)
+            record(
+                session,
+                actor=PORTAL_ACTOR,
+                action="erased",
+                at=request.app[keys.CLOCK].now(),
+                subject=reference,
+                details={"requested_by": "the person", "role": role},
+            )
+    cookie = await get_session(request)
+    cookie.invalidate()
+    raise web.HTTPSeeOther("/mine-data/slettet")
+
+
+@aiohttp_jinja2.template("erased.html")
+async def erased(request: web.Request) -> dict[str, object]:
+    """After erasure: what happened, and that the person is signed out."""
+    return {}
