@@ -146,9 +146,90 @@ def cmd_portal(args: argparse.Namespace) -> int:
 def cmd_people_import(args: argparse.Namespace) -> int:
     from connec.people_csv import import_file, print_report
 
-    report = asyncio.run(import_file(_settings(args), Path(args.file)))
+    settings = _settings(args)
+    report = asyncio.run(import_file(settings, Path(args.file)))
     print_report(report, console)
+    if args.create_accounts:
+        made = asyncio.run(
+            _create_accounts(settings, report.created + report.updated + report.unchanged)
+        )
+        if made:
+            console.print(
+                f"{len(made)} accounts made; their first passwords are in "
+                f"{settings.paths.root / 'first-passwords.csv'} (only you can read "
+                "it: hand each on, then delete the file)."
+            )
     return 0 if not report.errors else 1
+
+
+async def _create_accounts(settings: Settings, user_ids: list[str]) -> list[tuple[str, str]]:
+    import csv
+    import io
+
+    from sqlalchemy import select
+
+    from connec.accounts import create_missing_accounts
+    from connec.db import Database
+    from connec.models import Person
+    from connec.secrets import load_secrets, write_private
+    from connec.synapse_admin import SynapseAdmin
+
+    db = Database(settings.db_url)
+    async with db.session() as session:
+        names = dict(
+            (
+                await session.execute(
+                    select(Person.matrix_id, Person.display_name).where(
+                        Person.matrix_id.in_(user_ids)
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+    await db.close()
+    secrets = load_secrets(settings.paths.secrets)
+    async with SynapseAdmin(settings.synapse.url, admin_token=secrets.admin_access_token) as admin:
+        made = await create_missing_accounts(
+            admin,
+            [(u, names.get(u, "")) for u in user_ids],
+            server_name=settings.synapse.server_name,
+        )
+    if made:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["matrix_id", "first_password"])
+        writer.writerows(made)
+        write_private(settings.paths.root / "first-passwords.csv", out.getvalue())
+    return made
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from connec.staff import add_staff
+
+    settings = _settings(args)
+    try:
+        added = asyncio.run(
+            add_staff(
+                settings,
+                display_name=args.name,
+                role=args.role,
+                municipality=args.municipality,
+                matrix_id=args.matrix_id,
+            )
+        )
+    except (ValueError, LookupError) as problem:
+        console.print(f"[red]{problem}[/red]")
+        return 2
+    console.print(
+        f"{args.name} is {args.role} as {added.user_id}"
+        + (f" in {args.municipality}." if args.municipality else ".")
+    )
+    if added.password:
+        console.print(f"First password (shown once): [bold]{added.password}[/bold]")
+    if added.invited:
+        console.print("Invited into the coordinators' room, with a coordinator's power.")
+    return 0
 
 
 def cmd_people_export(args: argparse.Namespace) -> int:
@@ -212,6 +293,20 @@ def build_parser() -> argparse.ArgumentParser:
     exp = people_sub.add_parser("export", parents=[common], help="write people to a CSV file")
     exp.add_argument("file", nargs="?", help="the file (default: standard output)")
     exp.set_defaults(run=cmd_people_export)
+
+    imp.add_argument(
+        "--create-accounts",
+        action="store_true",
+        help="make Matrix accounts for imported people on this server who have none",
+    )
+    staff = sub.add_parser("staff", help="frontline workers and coordinators")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", parents=[common], help="add a staff member")
+    add.add_argument("name", help='their name, e.g. "Mette Holm"')
+    add.add_argument("--role", choices=["frontline", "coordinator"], required=True)
+    add.add_argument("--municipality", help="the municipality they work for (frontline: required)")
+    add.add_argument("--matrix-id", help="an existing account; otherwise one is made")
+    add.set_defaults(run=cmd_staff_add)
 
     match = sub.add_parser("match", help="matching")
     match_sub = match.add_subparsers(dest="match_command", required=True)

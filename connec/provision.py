@@ -262,7 +262,9 @@ async def _create_coordinators_room(
                 "power_level_content_override": {
                     # The coordinator creates the room: from room version 12 on, a
                     # creator outranks every power level and must not be listed.
-                    "users": dict.fromkeys(bots, 50),
+                    # The matchmaker may give new coordinators their power level
+                    # (`connec staff add --role coordinator`).
+                    "users": {bots[0]: 100, bots[1]: 50},
                     "users_default": 0,
                     "invite": 50,
                     "kick": 50,

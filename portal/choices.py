@@ -14,10 +14,10 @@ from babel.dates import get_day_names
 
 from connec.i18n import translations
 from connec.interests import all_interests, groups
+from connec.municipalities import MUNICIPALITIES
 from connec.people import CONTACT_MODES, DAYS, PARTS_OF_DAY
 from portal.forms import ABROAD, LANGUAGE_CHOICES
 from portal.i18n import N_
-from portal.municipalities import MUNICIPALITIES
 
 PART_NAMES = {"am": N_("Morning"), "pm": N_("Afternoon"), "eve": N_("Evening")}
 CONTACT_NAMES = {

@@ -2,7 +2,7 @@
 
 Enrolment makes the Matrix account last but one and stores the citizen last; if
 storing fails the account is deactivated again, and if Synapse cannot be reached
-nothing is made and the form comes back as it was (see :mod:`portal.accounts`).
+nothing is made and the form comes back as it was (see :mod:`connec.accounts`).
 The first password is never stored: it rides in the encrypted session cookie from
 the enrolment to the letter, is shown there once, and is gone.
 """
@@ -20,10 +20,10 @@ from aiohttp_session import get_session
 from markupsafe import Markup
 from sqlalchemy import select
 
+from connec.accounts import NoFreeUserName, create_account, reset_password
 from connec.models import Person
 from connec.synapse_admin import SynapseError, SynapseUnavailable
 from portal import keys
-from portal.accounts import NoFreeUserName, create_account, reset_password
 from portal.auth import notice, requires, take_notice, viewer_of
 from portal.choices import profile_choices
 from portal.csrf import csrf_token

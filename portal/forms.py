@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, Generic, TypeVar
 
 from connec.interests import taxonomy
+from connec.municipalities import MUNICIPALITIES
 from connec.people import (
     CONTACT_MODES,
     GENDERS,
@@ -24,7 +25,6 @@ from connec.people import (
     VOLUNTEER_MIN_AGE,
 )
 from portal.i18n import N_
-from portal.municipalities import MUNICIPALITIES
 
 T = TypeVar("T")
 FormData = Mapping[str, Sequence[str]]

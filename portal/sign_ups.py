@@ -19,9 +19,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connec.accounts import NoFreeUserName, localpart_candidates
 from connec.db import Database
 from connec.models import Person
-from portal.accounts import NoFreeUserName, localpart_candidates
 from portal.forms import VolunteerSignUp
 from portal.records import PORTAL_ACTOR, record
 
@@ -169,7 +169,7 @@ def _candidates(display_name: str, server_name: str) -> list[str]:
     """The Matrix IDs a person's name may get, in order of preference.
 
     Only a reservation in connec's database: Synapse is asked on approval, when the
-    account is made (see :mod:`portal.accounts`).
+    account is made (see :mod:`connec.accounts`).
     """
     return [
         f"@{localpart}:{server_name}"

@@ -18,10 +18,10 @@ from aiohttp_session import get_session
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connec.accounts import NoFreeUserName, create_account
 from connec.models import Person
 from connec.synapse_admin import SynapseError, SynapseUnavailable
 from portal import keys
-from portal.accounts import NoFreeUserName, create_account
 from portal.auth import notice, requires, viewer_of
 from portal.choices import profile_choices
 from portal.csrf import csrf_token

@@ -67,6 +67,8 @@ from connec.models import (
     Proposal,
 )
 from connec.people import MATCHABLE_ROLES
+from connec.secrets import load_secrets
+from connec.synapse_admin import SynapseAdmin
 
 log = logging.getLogger(__name__)
 
@@ -604,6 +606,14 @@ async def _approve(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     lang = _lang(runtime, pending)
     async with runtime.db.session() as session:
         person = await session.get(Person, _number(pending, "person_id"))
+    if person is None:
+        return Outcome(False, "coordinator_problem.html", {"problem": "gone"})
+    if not await _has_account(runtime, person.matrix_id):
+        # A portal sign-up: the account is made when approved on the portal.
+        view = _view(runtime, person, lang)
+        return Outcome(False, "coordinator_problem.html", {"problem": "no_account", "person": view})
+    async with runtime.db.session() as session:
+        person = await session.get(Person, _number(pending, "person_id"))
         if person is None:
             return Outcome(False, "coordinator_problem.html", {"problem": "gone"})
         if person.approval != "approved":
@@ -632,6 +642,17 @@ async def _approve(runtime: BotRuntime, pending: PendingAction) -> Outcome:
         matching.request_round(runtime)
 
     return Outcome(True, "coordinator_result.html", {"result": "approved", "person": view}, after)
+
+
+async def _has_account(runtime: BotRuntime, matrix_id: str) -> bool:
+    """Whether a local person has a Matrix account (federated people always do)."""
+    if not matrix_id.endswith(":" + runtime.settings.synapse.server_name):
+        return True
+    secrets = load_secrets(runtime.settings.paths.secrets)
+    async with SynapseAdmin(
+        runtime.settings.synapse.url, admin_token=secrets.admin_access_token
+    ) as admin:
+        return await admin.get_user(matrix_id) is not None
 
 
 @_action("reject")

@@ -3,6 +3,7 @@ by a coordinator, or imported. They get a direct room and a welcome, once."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -12,6 +13,7 @@ from connec.models import DirectRoom, Person
 from connec.people import MATCHABLE_ROLES
 
 WORKER = "welcome"
+log = logging.getLogger(__name__)
 
 
 def wake(runtime: Any) -> None:
@@ -32,8 +34,14 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
             )
         ).all()
     for person in people:
-        # Opening the room says welcome (see Matchmaker.on_direct_room_opened).
-        await runtime.ensure_direct_room(person.matrix_id)
+        # Opening the room says welcome (see Matchmaker.on_direct_room_opened). One
+        # person who cannot be reached (no account yet) holds up nobody else.
+        try:
+            await runtime.ensure_direct_room(person.matrix_id)
+        except Exception:
+            log.warning(
+                "could not welcome", extra={"bot": "matchmaker", "user_id": person.matrix_id}
+            )
 
 
 async def say_welcome(runtime: BotRuntime, room_id: str, matrix_id: str) -> None:

@@ -161,7 +161,7 @@ async def test_while_synapse_is_unreachable_nothing_is_made_and_the_answers_stay
 async def test_an_account_is_undone_when_storing_the_citizen_fails(
     synapse: SynapseHarness,
 ) -> None:
-    from portal.accounts import create_account
+    from connec.accounts import create_account
 
     async def never_taken(user_id: str) -> bool:
         return False

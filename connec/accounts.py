@@ -1,5 +1,6 @@
-"""Matrix accounts the portal makes: readable user names, first passwords, and making
-an account so that nothing half-made remains when a later step fails.
+"""Matrix accounts connec makes (the portal, `connec staff add`, `connec people import`):
+readable user names, first passwords, and making an account so that nothing half-made
+remains when a later step fails.
 
 The pure part (user names, passwords) has no network; :func:`create_account` and
 :func:`reset_password` are the only calls to Synapse's admin API here.
@@ -118,3 +119,22 @@ async def _undo_account(admin: SynapseAdmin, user_id: str) -> None:
             "could not deactivate a half-made account",
             extra={"user_id": user_id, "error": str(error)},
         )
+
+
+async def create_missing_accounts(
+    admin: SynapseAdmin, people: list[tuple[str, str]], *, server_name: str
+) -> list[tuple[str, str]]:
+    """Accounts for imported people on this homeserver who have none yet.
+
+    ``people`` are (user ID, display name); answers (user ID, first password) for each
+    account made. People on other (federated) servers and existing accounts are left
+    alone, so running it twice makes nothing twice.
+    """
+    made: list[tuple[str, str]] = []
+    for user_id, display_name in people:
+        if not user_id.endswith(f":{server_name}") or await admin.get_user(user_id) is not None:
+            continue
+        password = first_password()
+        await admin.update_user(user_id, password=password, displayname=display_name)
+        made.append((user_id, password))
+    return made

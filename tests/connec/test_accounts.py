@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.accounts import (
+from connec.accounts import (
     PASSWORD_ALPHABET,
     first_password,
     localpart_base,
