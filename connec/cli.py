@@ -20,6 +20,13 @@ def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
     return load_settings(args.data_dir, **overrides)
 
 
+def _running_settings(args: argparse.Namespace) -> Settings:
+    """Settings that reach the stack as it runs now (`connec up` may have chosen ports)."""
+    from connec.stack import as_running
+
+    return as_running(_settings(args))
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from connec.provision import init
 
@@ -121,7 +128,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from connec.db import migrate
 
-    migrate(_settings(args).db_url)
+    migrate(_running_settings(args).db_url)
     console.print("connec's database is up to date.")
     return 0
 
@@ -146,7 +153,7 @@ def cmd_portal(args: argparse.Namespace) -> int:
 def cmd_people_import(args: argparse.Namespace) -> int:
     from connec.people_csv import import_file, print_report
 
-    settings = _settings(args)
+    settings = _running_settings(args)
     report = asyncio.run(import_file(settings, Path(args.file)))
     print_report(report, console)
     if args.create_accounts:
@@ -207,7 +214,7 @@ async def _create_accounts(settings: Settings, user_ids: list[str]) -> list[tupl
 def cmd_staff_add(args: argparse.Namespace) -> int:
     from connec.staff import add_staff
 
-    settings = _settings(args)
+    settings = _running_settings(args)
     try:
         added = asyncio.run(
             add_staff(
@@ -235,7 +242,9 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
 def cmd_people_export(args: argparse.Namespace) -> int:
     from connec.people_csv import export_file
 
-    count = asyncio.run(export_file(_settings(args), Path(args.file) if args.file else None))
+    count = asyncio.run(
+        export_file(_running_settings(args), Path(args.file) if args.file else None)
+    )
     if args.file:
         console.print(f"{count} people written to {args.file}")
     return 0
@@ -244,7 +253,7 @@ def cmd_people_export(args: argparse.Namespace) -> int:
 def cmd_match_run(args: argparse.Namespace) -> int:
     from bots.matchmaker.matching import print_round, run_round_from_cli
 
-    result = asyncio.run(run_round_from_cli(_settings(args)))
+    result = asyncio.run(run_round_from_cli(_running_settings(args)))
     print_round(result, console)
     return 0
 

@@ -259,6 +259,19 @@ def _own_pid() -> int:
     return os.getpid()
 
 
+def as_running(settings: Settings) -> Settings:
+    """The settings with the ports a running stack really uses, from its stack.json."""
+    path = settings.paths.stack
+    if not path.exists():
+        return settings
+    ports = json.loads(path.read_text()).get("ports", {})
+    synapse = settings.synapse.model_copy(
+        update={"port": ports.get("synapse", settings.synapse.port)}
+    )
+    portal = settings.portal.model_copy(update={"port": ports.get("portal", settings.portal.port)})
+    return settings.model_copy(update={"synapse": synapse, "portal": portal})
+
+
 @dataclass(frozen=True)
 class PartStatus:
     name: str
