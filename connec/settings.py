@@ -236,7 +236,7 @@ class Settings(BaseSettings):
     coordinator_localpart: str = "coordinator"
     coordinators_room_name: str = "connec koordinatorer"
     log_level: str = "INFO"
-    synapse: SynapseSettings = Field(default_factory=SynapseSettings)  # type: ignore[arg-type]
+    synapse: SynapseSettings = Field(default_factory=SynapseSettings)
     portal: PortalSettings = Field(default_factory=PortalSettings)
     matchmaker: MatchmakerSettings = Field(default_factory=MatchmakerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

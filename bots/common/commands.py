@@ -123,7 +123,9 @@ class CommandTable:
             if langs:
                 found.append((command, langs[0] if len(langs) == 1 else None))
         here = [f for f in found if f[0].where & where]
-        return (here or found or [None])[0]
+        if here:
+            return here[0]
+        return found[0] if found else None
 
     def parse(self, body: str, *, direct: bool, where: Where = Where.ANY) -> Invocation | None:
         """Understand a message as a command. In a direct room the ``!`` may be left out."""

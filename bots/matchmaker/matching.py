@@ -72,8 +72,8 @@ async def _round(session: AsyncSession, settings: Settings, now: datetime) -> Ro
     excluded |= {frozenset((m.a_id, m.b_id)) for m in matches}
     live = [m for m in matches if m.state in LIVE_MATCH_STATES]
     taken: Counter[int] = Counter()
-    for pair in [*((m.a_id, m.b_id) for m in live), *((p.a_id, p.b_id) for p in open_proposals)]:
-        taken.update(pair)
+    for ids in [*((m.a_id, m.b_id) for m in live), *((p.a_id, p.b_id) for p in open_proposals)]:
+        taken.update(ids)
     by_id = {person.id: person for person in people}
     # Citizens and peers have one visiting friend at a time and one proposal at a time;
     # volunteers as many as their capacity allows.

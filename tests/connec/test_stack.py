@@ -130,3 +130,15 @@ def test_doctor_and_up_explain_a_taken_port(tmp_path: Path) -> None:
         assert up.returncode == 1
         assert f"Port {port} on 127.0.0.1 is already taken" in output
         assert "connec doctor" in output
+
+
+def test_commands_reach_the_ports_a_running_stack_chose(tmp_path: Path) -> None:
+    from connec.settings import load_settings
+    from connec.stack import as_running
+
+    settings = load_settings(tmp_path)
+    assert as_running(settings) is settings  # nothing runs: the configured ports
+    (tmp_path / "stack.json").write_text(json.dumps({"ports": {"synapse": 41234, "portal": 41235}}))
+    running = as_running(settings)
+    assert (running.synapse.port, running.portal.port) == (41234, 41235)
+    assert running.synapse.url == "http://127.0.0.1:41234"
