@@ -412,3 +412,84 @@ async def test_either_person_can_end_the_friendship_kindly(
     # Each is offered a new match privately.
     _, offer = await direct_message(carl_client, bot.user_id, "leder efter en ny")
     assert "pause" in offer.body
+
+
+async def test_the_whole_story_from_who_are_you_to_a_room_for_two(
+    synapse: SynapseHarness, person, matchmaker, db: Database
+) -> None:
+    """A citizen and a volunteer tell about themselves by chat, a coordinator approves
+    the volunteer, both get the proposal, both say yes, and exactly one room exists."""
+    from tests.bots.matchmaker.test_intake import Chat
+
+    bot = await matchmaker()
+    karen_client = await person("karen", "Karen")
+    mette_client = await person("mette", "Mette")
+    karen, mette = (
+        await Chat.open(karen_client, bot.user_id),
+        await Chat.open(mette_client, bot.user_id),
+    )
+    await karen.say("start", "Hvad passer bedst på dig?")
+    for text, question in [
+        ("1", "Hvad vil du gerne kaldes?"),
+        ("Karen Hansen", "Hvilket år er du født?"),
+        ("1948", "Er du kvinde eller mand?"),
+        ("kvinde", "Hvor bor du?"),
+        ("8000 Aarhus", "Hvilke sprog taler du?"),
+        ("dansk", "Hvad kan du lide at lave"),
+        ("have, jazz, Kim Larsen", "Fortæl lidt om dig selv"),
+        ("Jeg var lærer i fyrre år.", "Hvordan vil du helst holde kontakten?"),
+        ("1, 2", "Hvornår har du som regel tid"),
+        ("tirsdag formiddag, torsdag eftermiddag", "tale med en kvinde eller en mand"),
+        ("lige meget", "Hvor gammel"),
+        ("lige meget", "bo i nærheden af dig"),
+        ("2", "Passer det?"),
+        ("ja", "Jeg har gemt det"),
+    ]:
+        await karen.say(text, question)
+    await mette.say("start", "Hvad passer bedst på dig?")
+    for text, question in [
+        ("jeg vil gerne være frivillig", "Hvad vil du gerne kaldes?"),
+        ("Mette Berg", "Hvilket år er du født?"),
+        ("1985", "Er du kvinde eller mand?"),
+        ("kvinde", "Hvor bor du?"),
+        ("spring over", "Hvilke sprog taler du?"),
+        ("dansk", "Hvad kan du lide at lave"),
+        ("jazz, Kim Larsen", "Fortæl lidt om dig selv"),
+        ("spring over", "Hvordan vil du helst holde kontakten?"),
+        ("alle", "Hvornår har du som regel tid"),
+        ("tirsdag formiddag", "tale med en kvinde eller en mand"),
+        ("lige meget", "Hvor gammel"),
+        ("lige meget", "Hvor mange borgere vil du gerne være besøgsven for?"),
+        ("1", "Passer det?"),
+        ("ja", "En koordinator kigger snart på din tilmelding"),
+    ]:
+        await mette.say(text, question)
+
+    # Before a coordinator approves the volunteer, nobody is proposed to her.
+    assert not (await run_round(db, bot.runtime.settings, bot.runtime.clock.now())).proposals
+    async with db.session() as session:
+        volunteer = await session.scalar(
+            select(Person).where(Person.matrix_id == mette_client.user_id)
+        )
+        volunteer.approval = "approved"
+
+    result = await run_round(db, bot.runtime.settings, bot.runtime.clock.now())
+    [proposal] = result.proposals
+    bot.runtime.wake("proposal delivery")
+    question = await karen.expect("Har du lyst til at mødes", "Mette")
+    assert "jazz" in question and "Kim Larsen" in question
+    await mette.expect("Har du lyst til at mødes", "Karen")
+    await karen.say("ja", "så snart den anden også har svaret")
+    await mette.say("ja", "I sagde begge ja")
+
+    async def introduced() -> Match | None:
+        async with db.session() as session:
+            match = await session.scalar(select(Match).where(Match.proposal_id == proposal.id))
+        return match if match and match.state == "introduced" else None
+
+    match = await eventually(introduced, timeout=60, what="the visit room")
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Match)) == 1
+    state = await synapse.admin.admin("GET", f"/v1/rooms/{match.room_id}/state")
+    names = [e["content"]["name"] for e in state["state"] if e["type"] == "m.room.name"]
+    assert names == ["Karen & Mette"]
