@@ -10,25 +10,37 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connec.db import Database
+from connec.db import Database, migrate
 from connec.secrets import ensure_secrets
 from connec.settings import load_settings
 from portal.app import DATABASE, make_app
 from tests.browser import browser, page
 from tests.portal.helpers import Member, add_member
 
-__all__ = ["browser", "live_portal", "page"]
+__all__ = ["browser", "live_portal", "page", "portal"]
+
+
+def standalone_app(data_dir: Path) -> Any:
+    """The portal on a data folder of its own (secrets and schema, no Synapse)."""
+    settings = load_settings(data_dir)
+    ensure_secrets(settings.paths.secrets)
+    migrate(settings.db_url)
+    return make_app(settings)
+
+
+@pytest.fixture
+async def portal(tmp_path: Path) -> AsyncIterator[TestClient]:
+    """The portal without Synapse, for pages that need none."""
+    client = TestClient(TestServer(standalone_app(tmp_path)))
+    await client.start_server()
+    yield client
+    await client.close()
 
 
 @pytest.fixture
 async def live_portal(tmp_path: Path) -> AsyncIterator[str]:
     """The portal answering on a free port on 127.0.0.1; gives its base URL, no slash."""
-    from connec.db import migrate
-
-    settings = load_settings(tmp_path)
-    ensure_secrets(settings.paths.secrets)
-    migrate(settings.db_url)
-    server = TestServer(make_app(settings), host="127.0.0.1")
+    server = TestServer(standalone_app(tmp_path), host="127.0.0.1")
     await server.start_server()
     try:
         yield str(server.make_url("")).rstrip("/")

@@ -2,27 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-
-from connec.secrets import ensure_secrets
-from connec.settings import load_settings
-from portal.app import make_app
-
-
-@pytest.fixture
-async def portal(tmp_path: Path):
-    settings = load_settings(tmp_path)
-    ensure_secrets(settings.paths.secrets)
-    from connec.db import migrate
-
-    migrate(settings.db_url)
-    client = TestClient(TestServer(make_app(settings)))
-    await client.start_server()
-    yield client
-    await client.close()
+from aiohttp.test_utils import TestClient
 
 
 async def test_landing_page_speaks_danish_first(portal: TestClient) -> None:

@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from connec.contrast import theme_pairs
 from connec.element import load_themes
-from connec.secrets import ensure_secrets
-from connec.settings import load_settings
-from portal.app import make_app
 
 ELEMENT_PAGES = ("/element/home", "/element/welcome", "/element/themes")
-
-
-@pytest.fixture
-async def portal(tmp_path: Path):
-    settings = load_settings(tmp_path)
-    ensure_secrets(settings.paths.secrets)
-    from connec.db import migrate
-
-    migrate(settings.db_url)
-    client = TestClient(TestServer(make_app(settings)))
-    await client.start_server()
-    yield client
-    await client.close()
 
 
 async def english(portal: TestClient) -> None:

@@ -118,6 +118,17 @@ async def proposal_message(client: nio.AsyncClient, bot_id: str) -> tuple[str, A
     return await direct_message(client, bot_id, "Har du lyst til at mødes")
 
 
+async def introduced(db: Database, which: Any) -> Match:
+    """Wait until the match ``which`` selects has its room and ice-breaker."""
+
+    async def check() -> Match | None:
+        async with db.session() as session:
+            match = await session.scalar(select(Match).where(which))
+        return match if match and match.state == "introduced" else None
+
+    return await eventually(check, timeout=60, what="the visit room")
+
+
 async def say(client: nio.AsyncClient, room_id: str, text: str) -> None:
     response = await client.room_send(
         room_id,
@@ -160,12 +171,7 @@ async def test_both_say_yes_and_exactly_one_private_encrypted_room_exists(
     await say(anna_client, anna_dm, "1")
     await messages_from(anna_client, anna_dm, bot.user_id)
 
-    async def introduced() -> Match | None:
-        async with db.session() as session:
-            match = await session.scalar(select(Match).where(Match.a_id == karen.id))
-        return match if match and match.state == "introduced" else None
-
-    match = await eventually(introduced, timeout=60, what="the visit room")
+    match = await introduced(db, Match.a_id == karen.id)
     async with db.session() as session:
         count = await session.scalar(
             select(func.count())
@@ -270,12 +276,7 @@ async def test_killed_between_room_creation_and_invites_the_same_room_gets_them(
 
     restarted = await matchmaker()
 
-    async def introduced() -> Match | None:
-        async with db.session() as session:
-            row = await session.get(Match, match.id)
-        return row if row and row.state == "introduced" else None
-
-    done = await eventually(introduced, timeout=60, what="the invites after restart")
+    done = await introduced(db, Match.id == match.id)
     assert done.room_id == room_id
     joined = await accept_invites(lis_client)
     assert room_id in joined
@@ -390,12 +391,7 @@ async def test_either_person_can_end_the_friendship_kindly(
     bot = await matchmaker()
     bot.runtime.wake("visit rooms")
 
-    async def introduced() -> Match | None:
-        async with db.session() as session:
-            row = await session.get(Match, match.id)
-        return row if row and row.state == "introduced" else None
-
-    ready = await eventually(introduced, timeout=60, what="the visit room")
+    ready = await introduced(db, Match.id == match.id)
     await eventually(lambda: accept_invites(eva_client), what="Eva's invitation")
     await messages_from(eva_client, ready.room_id, bot.user_id)  # the ice-breaker
     await say(eva_client, ready.room_id, "!afslut vi har ikke tid længere")
@@ -482,12 +478,7 @@ async def test_the_whole_story_from_who_are_you_to_a_room_for_two(
     await karen.say("ja", "så snart den anden også har svaret")
     await mette.say("ja", "I sagde begge ja")
 
-    async def introduced() -> Match | None:
-        async with db.session() as session:
-            match = await session.scalar(select(Match).where(Match.proposal_id == proposal.id))
-        return match if match and match.state == "introduced" else None
-
-    match = await eventually(introduced, timeout=60, what="the visit room")
+    match = await introduced(db, Match.proposal_id == proposal.id)
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Match)) == 1
     state = await synapse.admin.admin("GET", f"/v1/rooms/{match.room_id}/state")
