@@ -179,3 +179,34 @@ async def test_logs_never_hold_message_bodies_or_passwords(
     assert secret_words not in logged
     assert vera.password not in logged
     assert synapse.secrets.matchmaker_password not in logged
+
+
+async def test_a_message_the_bot_cannot_decrypt_gets_a_visible_kind_answer(
+    synapse: SynapseHarness, person, start_bot
+) -> None:
+    bot = await start_bot(Scheduler())
+    ida = await person("ida")
+    room_id = await open_direct_room(ida, bot.user_id)
+    await messages_from(ida, room_id, bot.user_id)
+    # An encrypted message for a session the bot was never given.
+    await synapse.admin.request(
+        "PUT",
+        f"/_matrix/client/v3/rooms/{room_id}/send/m.room.encrypted/broken-1",
+        token=ida.access_token,
+        json={
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgAEnB4om3jNgLCBBMr",
+            "sender_key": "LVfZ9JdUQ5A4xUZq4vVp3t0yqL5l2Ew4J2hRZcQm0Xk",
+            "session_id": "no-such-session",
+            "device_id": ida.device_id,
+        },
+    )
+    [answer] = await messages_from(ida, room_id, bot.user_id)
+    assert "Jeg kunne ikke læse din sidste besked" in answer.body
+
+
+async def test_the_bots_are_exempt_from_rate_limits(synapse: SynapseHarness) -> None:
+    for bot in ("matchmaker", "scheduler"):
+        user_id = synapse.settings.user_id(bot)
+        limits = await synapse.admin.admin("GET", f"/v1/users/{user_id}/override_ratelimit")
+        assert limits == {"messages_per_second": 0, "burst_count": 0}
