@@ -65,7 +65,9 @@ class MessageContext:
     def args(self) -> str:
         return self.invocation.args if self.invocation else ""
 
-    async def reply(self, template: str, **values: Any) -> str | None:
+    async def reply(
+        self, template: str, *, mentions: list[str] | None = None, **values: Any
+    ) -> str | None:
         """Answer in the same room, in the person's language; safe to repeat after a crash."""
         self._replies += 1
         return await self.runtime.send(
@@ -73,6 +75,7 @@ class MessageContext:
             template,
             self.lang,
             txn=txn_id(self.event.event_id, str(self._replies)),
+            mentions=mentions,
             **values,
         )
 
@@ -467,7 +470,11 @@ class BotRuntime:
         if invocation is None:
             await self.bot.on_text(ctx)
         elif invocation.command is None:
-            await self.reply_help(ctx, unknown=invocation.word)
+            # Visit rooms and the coordinators' room hold both bots, and each knows
+            # only its own commands: there, a word neither knows is left unanswered
+            # rather than answered twice, or wrongly by the bot it was not meant for.
+            if where is Where.DIRECT:
+                await self.reply_help(ctx, unknown=invocation.word)
         else:
             await self._run_command(ctx)
 

@@ -9,11 +9,11 @@ and a 24-hour clock, which is what people in Denmark expect.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_time
 
 from connec.i18n import gettext, normalise_language
 
@@ -40,6 +40,13 @@ def spell_out(dt: datetime, lang: str | None, zone: str | None = None) -> str:
     day = format_datetime(local, day_pattern, locale=locale)
     clock = format_time(local, "short", locale=locale)
     return gettext(language, DOMAIN, "{day} at {time}", day=day, time=clock)
+
+
+def spell_out_day(day: date, lang: str | None) -> str:
+    """A day in words, without a time: "torsdag den 3. december" / "Thursday 3 December"."""
+    language = normalise_language(lang)
+    pattern = gettext(language, DOMAIN, "EEEE d MMMM")
+    return format_date(day, pattern, locale=_BABEL_LOCALES[language])
 
 
 def spell_out_weekly(dt: datetime, lang: str | None, zone: str | None = None) -> str:

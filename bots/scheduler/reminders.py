@@ -1,0 +1,629 @@
+"""Reminders: which ones a visit has, and the timer that sends each exactly once.
+
+Bookings and their reminders live in connec's own tables; those rows are the truth.
+APScheduler 3 is only the timer: at start its jobs are rebuilt from the pending rows
+(no pickled job store), and every booking change adds or removes jobs in step.
+
+- Planning is pure (:func:`plan`): a confirmed visit has a reminder at each offset
+  before it (in the visit room) and a check-in for each person after it (in their
+  direct room). A weekly visit is planned a little more than a week ahead and
+  planned again each time one of its reminders fires.
+- A reminder is sent with the transaction ID ``txn_id("reminder", id)``, then marked
+  sent with its event ID. A crash between the two resends with the same transaction
+  ID, which Synapse answers with the first event instead of a second message.
+- After a restart, a reminder that fell due while the bot was down is sent once if
+  it is still useful (within ``late_grace_minutes`` and before the visit has ended);
+  otherwise the coordinators are told. None is dropped without a word.
+- A cancelled or moved visit's reminders are marked cancelled and their jobs removed;
+  a job that fires anyway finds the row no longer pending and does nothing.
+- Reminders that fall due together are sent in one batch (one read, one write), so
+  many visits at the same hour do not make each other late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bots.common.runtime import BotRuntime, txn_id
+from bots.scheduler import checkin
+from bots.scheduler.visit_room import VisitRoom, first_name, visit_room_of_match
+from connec.clock import Clock
+from connec.models import Booking, Match, Person, Reminder
+from connec.settings import SchedulerBehaviour
+
+log = logging.getLogger(__name__)
+
+BEFORE = "before"
+CHECKIN = "checkin"
+# Reminder states.
+PENDING, SENT, MISSED, CANCELLED = "pending", "sent", "missed_reported", "cancelled"
+# A weekly visit's reminders are planned this far ahead, a little over a week, so the
+# next week's are in place before this week's last one fires and plans again.
+WEEKLY_HORIZON = timedelta(days=8)
+# "How did it go?" is still welcome a day late, unlike "your visit starts in 15 minutes".
+CHECKIN_GRACE = timedelta(hours=24)
+WEEK = timedelta(days=7)
+# How many missed reminders one report in the coordinators' room lists by name.
+REPORT_LINES = 20
+# The most reminders sent from one read of the tables.
+BATCH = 200
+
+
+# --- Pure planning -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What planning needs to know of a confirmed booking."""
+
+    starts_at: datetime  # timezone-aware
+    zone: str
+    duration_minutes: int
+    weekly: bool
+
+
+@dataclass(frozen=True, order=True)
+class PlannedReminder:
+    """One reminder a visit should have."""
+
+    due_at: datetime
+    occurrence_at: datetime
+    kind: str
+    offset_minutes: int
+    person_id: int | None
+
+    @property
+    def key(self) -> tuple[datetime, str, int, int | None]:
+        return (self.occurrence_at, self.kind, self.offset_minutes, self.person_id)
+
+
+def occurrence(visit: Visit, week: int) -> datetime:
+    """The ``week``-th occurrence (0 is the first), in UTC.
+
+    Weekly visits keep their wall-clock time in the visit's zone across daylight
+    saving changes: 10:00 every Wednesday stays 10:00. A wall time that does not
+    exist on the day (spring forward) moves forward by the gap, as the parser does.
+    """
+    if week == 0 or not visit.weekly:
+        return visit.starts_at.astimezone(UTC)
+    zone = ZoneInfo(visit.zone)
+    first = visit.starts_at.astimezone(zone)
+    day = first.date() + timedelta(days=7 * week)
+    wall = datetime.combine(day, first.time(), tzinfo=zone)
+    return wall.astimezone(UTC)
+
+
+def occurrences(visit: Visit, since: datetime, until: datetime) -> list[datetime]:
+    """The occurrences that start in ``[since, until]`` (UTC)."""
+    if not visit.weekly:
+        start = visit.starts_at.astimezone(UTC)
+        return [start] if since <= start <= until else []
+    # Start one week early: wall-clock arithmetic can shift an occurrence by an hour.
+    week = max(0, (since - visit.starts_at).days // 7 - 1)
+    found: list[datetime] = []
+    while (at := occurrence(visit, week)) <= until:
+        if at >= since:
+            found.append(at)
+        week += 1
+    return found
+
+
+def next_occurrence(visit: Visit, now: datetime) -> datetime | None:
+    """The next time the visit starts (or is still going on), or None when it is over."""
+    length = timedelta(minutes=visit.duration_minutes)
+    if not visit.weekly:
+        start = visit.starts_at.astimezone(UTC)
+        return start if start + length > now else None
+    found = occurrences(visit, now - length, now + WEEK + timedelta(days=1))
+    return next((at for at in found if at + length > now), None)
+
+
+def plan(
+    visit: Visit,
+    person_ids: Sequence[int],
+    now: datetime,
+    offsets_minutes: Sequence[int],
+    checkin_after_minutes: int,
+    horizon: timedelta = WEEKLY_HORIZON,
+) -> list[PlannedReminder]:
+    """The reminders a confirmed visit should have that are still ahead of ``now``.
+
+    A reminder already due when the visit is confirmed (booked an hour ahead, so the
+    24-hour reminder is past) is left out rather than sent at once: the confirmation
+    itself says when the visit is.
+    """
+    length = timedelta(minutes=visit.duration_minutes)
+    after = timedelta(minutes=checkin_after_minutes)
+    earliest = timedelta(minutes=max(offsets_minutes, default=0))
+    if visit.weekly:
+        # Every occurrence not yet over whose first reminder is within the horizon.
+        starts = occurrences(visit, now - length - after, now + horizon + earliest)
+    else:
+        starts = [visit.starts_at.astimezone(UTC)]
+    planned: list[PlannedReminder] = []
+    for start in starts:
+        for offset in sorted(set(offsets_minutes), reverse=True):
+            due = start - timedelta(minutes=offset)
+            if due > now:
+                planned.append(PlannedReminder(due, start, BEFORE, offset, None))
+        due = start + length + after
+        if due > now:
+            planned.extend(PlannedReminder(due, start, CHECKIN, 0, p) for p in person_ids)
+    return sorted(planned)
+
+
+def should_send(
+    kind: str,
+    due_at: datetime,
+    occurrence_at: datetime,
+    duration_minutes: int,
+    now: datetime,
+    grace: timedelta,
+) -> bool:
+    """Is a reminder that is due (perhaps late) still worth sending now?
+
+    A reminder before a visit is, within the grace and before the visit has ended
+    (its words say how long is left, so a late one is still true). A check-in is
+    welcome for a day.
+    """
+    late = now - due_at
+    if kind == CHECKIN:
+        return late <= max(grace, CHECKIN_GRACE)
+    return late <= grace and now < occurrence_at + timedelta(minutes=duration_minutes)
+
+
+# --- The timer ------------------------------------------------------------------------
+
+
+def _job_id(reminder_id: int) -> str:
+    return f"reminder-{reminder_id}"
+
+
+class Timer:
+    """APScheduler's asyncio scheduler, holding one job per pending reminder.
+
+    A job that fires hands its reminder to one worker, which sends everything that
+    has fallen due together: one read and one write for a batch instead of for each
+    reminder, so a busy minute (many visits at 10:00) does not pile up lateness.
+
+    Jobs run on the real clock; the bot's clock may be a test's frozen one, so each
+    job's run time is "how long until it is due by the bot's clock" from the real now.
+    When a test moves its clock it calls :meth:`clock_moved`.
+    """
+
+    def __init__(self, clock: Clock, fire: Callable[[list[int]], Awaitable[None]]) -> None:
+        self._clock = clock
+        self._fire = fire
+        self._due: dict[int, datetime] = {}
+        self._ready: list[int] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._periodic: list[str] = []
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            # Never skip a late job: lateness is judged against the tables, not here.
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def _run_date(self, due_at: datetime) -> datetime:
+        return datetime.now(UTC) + (due_at - self._clock.now())
+
+    def add(self, reminder_id: int, due_at: datetime) -> None:
+        """A job for a pending reminder (replacing any earlier one for it)."""
+        self._due[reminder_id] = due_at
+        self._scheduler.add_job(
+            self._run,
+            DateTrigger(run_date=self._run_date(due_at), timezone=UTC),
+            args=[reminder_id],
+            id=_job_id(reminder_id),
+            replace_existing=True,
+        )
+
+    def remove(self, reminder_id: int) -> None:
+        """No job for this reminder any more (cancelled, moved or handled)."""
+        if self._due.pop(reminder_id, None) is not None:
+            # It may be running or have just run.
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job(_job_id(reminder_id))
+
+    def every(
+        self, name: str, interval: timedelta, job: Callable[[], Awaitable[None]], first: timedelta
+    ) -> None:
+        """A periodic job (the care checks), first run after ``first``."""
+        self._periodic.append(name)
+        self._scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=interval.total_seconds(), timezone=UTC),
+            id=name,
+            next_run_time=datetime.now(UTC) + first,
+        )
+
+    def start(self, pending: Iterable[tuple[int, datetime]] = ()) -> None:
+        """Add the jobs for ``pending`` reminders, then start; jobs added before start
+        are inserted in one go instead of waking the scheduler for each."""
+        for reminder_id, due_at in pending:
+            self.add(reminder_id, due_at)
+        self._scheduler.start()
+
+    def clock_moved(self) -> None:
+        """The bot's clock jumped (tests): re-time every job and run the periodic ones now."""
+        for reminder_id, due_at in list(self._due.items()):
+            try:
+                self._scheduler.modify_job(
+                    _job_id(reminder_id), next_run_time=self._run_date(due_at)
+                )
+            except JobLookupError:
+                self._due.pop(reminder_id, None)
+        for name in self._periodic:
+            self._scheduler.modify_job(name, next_run_time=datetime.now(UTC))
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._worker is not None:
+            self._worker.cancel()
+
+    async def _run(self, reminder_id: int) -> None:
+        self._due.pop(reminder_id, None)
+        self._ready.append(reminder_id)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._send_ready(), name="scheduler:reminders")
+
+    async def _send_ready(self) -> None:
+        while self._ready:
+            batch, self._ready = self._ready[:BATCH], self._ready[BATCH:]
+            try:
+                await self._fire(batch)
+            except Exception:
+                # The rows stay pending: the next start sends them or reports them.
+                log.exception("reminders failed", extra={"bot": "scheduler", "reminders": batch})
+
+
+def timer_of(runtime: BotRuntime) -> Timer | None:
+    """The running bot's timer (None before start or in a bot without one)."""
+    timer = getattr(runtime.bot, "timer", None)
+    return timer if isinstance(timer, Timer) else None
+
+
+# --- The tables -------------------------------------------------------------------
+
+
+def visit_of(booking: Booking) -> Visit:
+    return Visit(booking.starts_at, booking.zone, booking.duration_minutes, booking.weekly)
+
+
+async def plan_booking(
+    session: AsyncSession,
+    booking: Booking,
+    person_ids: Sequence[int],
+    now: datetime,
+    behaviour: SchedulerBehaviour,
+) -> list[Reminder]:
+    """Store the reminders a confirmed booking should have and does not yet have."""
+    planned = plan(
+        visit_of(booking),
+        person_ids,
+        now,
+        behaviour.reminder_offsets_minutes,
+        behaviour.checkin_after_minutes,
+    )
+    if not planned:
+        return []
+    have = (
+        await session.execute(
+            select(
+                Reminder.occurrence_at, Reminder.kind, Reminder.offset_minutes, Reminder.person_id
+            ).where(Reminder.booking_id == booking.id)
+        )
+    ).all()
+    known = {tuple(row) for row in have}
+    made = [
+        Reminder(
+            booking_id=booking.id,
+            occurrence_at=p.occurrence_at,
+            kind=p.kind,
+            offset_minutes=p.offset_minutes,
+            person_id=p.person_id,
+            due_at=p.due_at,
+            state=PENDING,
+        )
+        for p in planned
+        if p.key not in known
+    ]
+    session.add_all(made)
+    await session.flush()
+    return made
+
+
+async def cancel_reminders(session: AsyncSession, booking_id: int) -> list[int]:
+    """Mark a booking's pending reminders cancelled; answers their IDs (to drop the jobs)."""
+    pending = (
+        await session.scalars(
+            select(Reminder).where(Reminder.booking_id == booking_id, Reminder.state == PENDING)
+        )
+    ).all()
+    for reminder in pending:
+        reminder.state = CANCELLED
+    return [r.id for r in pending]
+
+
+async def pending_reminders(runtime: BotRuntime) -> list[tuple[int, datetime]]:
+    """Every pending reminder as (id, due), oldest first: what the timer is built from."""
+    async with runtime.db.session() as session:
+        rows = (
+            await session.execute(
+                select(Reminder.id, Reminder.due_at)
+                .where(Reminder.state == PENDING)
+                .order_by(Reminder.due_at)
+            )
+        ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def schedule(runtime: BotRuntime, reminders: Iterable[Reminder]) -> None:
+    """Jobs for reminders just stored (after their transaction committed)."""
+    timer = timer_of(runtime)
+    if timer is not None:
+        for reminder in reminders:
+            timer.add(reminder.id, reminder.due_at)
+
+
+def unschedule(runtime: BotRuntime, reminder_ids: Iterable[int]) -> None:
+    timer = timer_of(runtime)
+    if timer is not None:
+        for reminder_id in reminder_ids:
+            timer.remove(reminder_id)
+
+
+# --- Firing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """A pending reminder with what sending it needs, read in one transaction."""
+
+    reminder: Reminder
+    booking: Booking
+    room: VisitRoom
+
+
+async def _load_due(runtime: BotRuntime, reminder_ids: Sequence[int]) -> list[Due]:
+    """The reminders still pending, with their bookings and people, in one transaction.
+
+    A reminder whose visit was cancelled or moved, or whose match is paused or
+    ended, is marked cancelled here: it never fires.
+    """
+    async with runtime.db.session() as session:
+        rows = (
+            await session.scalars(
+                select(Reminder)
+                .where(Reminder.id.in_(reminder_ids), Reminder.state == PENDING)
+                .order_by(Reminder.due_at)
+            )
+        ).all()
+        booking_ids = {r.booking_id for r in rows}
+        bookings = {
+            b.id: b
+            for b in (await session.scalars(select(Booking).where(Booking.id.in_(booking_ids))))
+        }
+        match_ids = {b.match_id for b in bookings.values()}
+        matches = {
+            m.id: m for m in (await session.scalars(select(Match).where(Match.id.in_(match_ids))))
+        }
+        person_ids = {p for m in matches.values() for p in (m.a_id, m.b_id)}
+        people = {
+            p.id: p
+            for p in (await session.scalars(select(Person).where(Person.id.in_(person_ids))))
+        }
+        due: list[Due] = []
+        for reminder in rows:
+            booking = bookings.get(reminder.booking_id)
+            match = matches.get(booking.match_id) if booking else None
+            a = people.get(match.a_id) if match else None
+            b = people.get(match.b_id) if match else None
+            if booking is None or match is None or a is None or b is None:
+                reminder.state = CANCELLED
+                continue
+            room = VisitRoom(match, a, b)
+            if booking.state != "confirmed" or match.room_id is None or not room.active:
+                reminder.state = CANCELLED
+                continue
+            due.append(Due(reminder, booking, room))
+    return due
+
+
+def _mode_word(mode: str | None) -> str | None:
+    return "voice" if mode == "call" else mode
+
+
+async def send_before(runtime: BotRuntime, due: Due) -> str | None:
+    """The reminder in the visit room, mentioning both, saying how they will talk."""
+    room, booking = due.room, due.booking
+    lang = room.language(runtime.settings.language)
+    left = due.reminder.occurrence_at - runtime.clock.now()
+    minutes = max(0, round(left.total_seconds() / 60))
+    return await runtime.send(
+        room.room_id,
+        "reminder.html",
+        lang,
+        txn=txn_id("reminder", str(due.reminder.id)),
+        mentions=room.mentions,
+        people=[{"id": p.matrix_id, "name": first_name(p)} for p in room.people],
+        number=booking.id,
+        lines=room.when(due.reminder.occurrence_at, False, lang),
+        minutes=minutes if minutes <= 90 else None,
+        mode=_mode_word(booking.contact_mode),
+        duration=booking.duration_minutes,
+    )
+
+
+async def fire(runtime: BotRuntime, reminder_ids: Sequence[int]) -> None:
+    """Send reminders that are due, each once; tell the coordinators of any too late.
+
+    The timer's worker and the catch-up after a start both come here.
+    """
+    now = runtime.clock.now()
+    grace = timedelta(minutes=runtime.settings.visits.late_grace_minutes)
+    sent: dict[int, str | None] = {}
+    missed: list[Due] = []
+    # Reminders before visits first: a check-in may first open a direct room, slowly.
+    ready = sorted(await _load_due(runtime, reminder_ids), key=lambda d: d.reminder.kind != BEFORE)
+    for due in ready:
+        r, booking = due.reminder, due.booking
+        if not should_send(r.kind, r.due_at, r.occurrence_at, booking.duration_minutes, now, grace):
+            missed.append(due)
+            continue
+        try:
+            if r.kind == CHECKIN:
+                handled, event_id = await checkin.ask(runtime, r, booking, due.room)
+            else:
+                event_id = await send_before(runtime, due)
+                handled = event_id is not None
+        except Exception:
+            log.exception("reminder failed", extra={"bot": "scheduler", "reminder": r.id})
+            continue
+        if handled:  # otherwise the row stays pending for the next start
+            sent[r.id] = event_id
+    await _mark_sent(runtime, sent)
+    await report_missed(runtime, missed)
+
+
+async def _mark_sent(runtime: BotRuntime, sent: dict[int, str | None]) -> None:
+    """Mark reminders sent with their event IDs; close one-off visits that are over."""
+    if not sent:
+        return
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        rows = (
+            await session.scalars(
+                select(Reminder).where(Reminder.id.in_(sent), Reminder.state == PENDING)
+            )
+        ).all()
+        for reminder in rows:
+            reminder.state, reminder.event_id, reminder.sent_at = SENT, sent[reminder.id], now
+        booking_ids = {r.booking_id for r in rows}
+        await session.flush()
+        open_ids = set(
+            (
+                await session.scalars(
+                    select(Reminder.booking_id).where(
+                        Reminder.booking_id.in_(booking_ids), Reminder.state == PENDING
+                    )
+                )
+            ).all()
+        )
+        weekly: list[int] = []
+        for booking in await session.scalars(select(Booking).where(Booking.id.in_(booking_ids))):
+            if booking.state != "confirmed":
+                continue
+            if booking.weekly:
+                weekly.append(booking.id)
+            elif booking.id not in open_ids and now >= booking.starts_at + timedelta(
+                minutes=booking.duration_minutes
+            ):
+                booking.state = "done"
+    for booking_id in weekly:
+        await after_fire(runtime, booking_id)
+
+
+async def after_fire(runtime: BotRuntime, booking_id: int) -> None:
+    """Plan a weekly visit's next reminders (after one fired, and at start)."""
+    async with runtime.db.session() as session:
+        booking = await session.get(Booking, booking_id)
+        if booking is None or booking.state != "confirmed" or not booking.weekly:
+            return
+        room = await visit_room_of_match(session, booking.match_id)
+        if room is None:
+            return
+        made = await plan_booking(
+            session,
+            booking,
+            [p.id for p in room.people],
+            runtime.clock.now(),
+            runtime.settings.visits,
+        )
+    schedule(runtime, made)
+
+
+async def report_missed(runtime: BotRuntime, missed: Sequence[Due]) -> None:
+    """Tell the coordinators which reminders came too late to send, in one message."""
+    if not missed:
+        return
+    ids = sorted(d.reminder.id for d in missed)
+    if runtime.coordinators_room_id is None:
+        log.error("reminders missed and no coordinators' room", extra={"reminders": ids})
+        return
+    lang = runtime.settings.language
+    lines = [
+        {
+            "number": d.booking.id,
+            "a": first_name(d.room.a),
+            "b": first_name(d.room.b),
+            "when": d.room.when(d.reminder.occurrence_at, False, lang)[0]["when"],
+            "kind": d.reminder.kind,
+            "offset": d.reminder.offset_minutes,
+            "person": next(
+                (first_name(p) for p in d.room.people if p.id == d.reminder.person_id), ""
+            ),
+        }
+        for d in sorted(missed, key=lambda d: d.reminder.due_at)
+    ]
+    event_id = await runtime.send(
+        runtime.coordinators_room_id,
+        "reminders_missed.html",
+        lang,
+        txn=txn_id("missed", ",".join(map(str, ids))),
+        lines=lines[:REPORT_LINES],
+        more=max(0, len(lines) - REPORT_LINES),
+        count=len(lines),
+    )
+    if event_id is None:
+        return
+    async with runtime.db.session() as session:
+        for reminder in (await session.scalars(select(Reminder).where(Reminder.id.in_(ids)))).all():
+            if reminder.state == PENDING:
+                reminder.state, reminder.event_id = MISSED, event_id
+                reminder.sent_at = runtime.clock.now()
+
+
+async def resume(runtime: BotRuntime, overdue: Sequence[int]) -> None:
+    """After a start: send what fell due while down and is still useful, report the rest,
+    and plan weekly visits ahead. Runs as a background task (check-ins wait for sync)."""
+    for start in range(0, len(overdue), BATCH):
+        await fire(runtime, overdue[start : start + BATCH])
+    async with runtime.db.session() as session:
+        weekly = (
+            await session.scalars(
+                select(Booking.id).where(Booking.state == "confirmed", Booking.weekly.is_(True))
+            )
+        ).all()
+    for booking_id in weekly:
+        await after_fire(runtime, booking_id)
+
+
+async def start_timer(runtime: BotRuntime, timer: Timer) -> list[int]:
+    """Build the timer from the tables; answers the overdue reminders for :func:`resume`."""
+    now = runtime.clock.now()
+    pending = await pending_reminders(runtime)
+    overdue = [rid for rid, due in pending if due <= now]
+    timer.start((rid, due) for rid, due in pending if due > now)
+    log.info(
+        "timer started",
+        extra={"bot": "scheduler", "jobs": len(pending) - len(overdue), "overdue": len(overdue)},
+    )
+    return overdue
