@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import nio
@@ -12,7 +13,10 @@ from nio.crypto.attachments import decrypt_attachment
 
 from bots.scheduler.reminders import BEFORE, CHECKIN, PENDING, timer_of
 from connec.clock import FrozenClock
+from connec.db import Database
+from connec.models import Booking
 from tests.bots.scheduler.conftest import Inbox, bookings_in, react, reminders_of, say
+from tests.harness import eventually
 
 pytestmark = pytest.mark.synapse
 
@@ -43,7 +47,8 @@ async def test_i_morgen_kl_14_is_said_back_in_words_confirmed_and_comes_with_a_c
     assert "fredag den 27. november kl. 14.00" in question.body
     assert "Karen foreslår" in question.body and "Svar ja" in question.body
     assert pair.b.user_id in question.source["content"]["m.mentions"]["user_ids"]
-    [booking] = await bookings_in(db, pair.room_id)
+    # The question reaches the room a moment before its event ID is stored.
+    booking = await settled_booking(db, pair.room_id, lambda b: b.question_event_id is not None)
     assert booking.state == "proposed" and booking.question_event_id == question.event_id
 
     await say(pair.b, pair.room_id, "ja")
@@ -65,7 +70,7 @@ async def test_i_morgen_kl_14_is_said_back_in_words_confirmed_and_comes_with_a_c
     assert "Karen og John" in str(event["summary"])
     assert calendar.walk("VTIMEZONE"), "the time zone travels with the file"
 
-    [booking] = await bookings_in(db, pair.room_id)
+    booking = await settled_booking(db, pair.room_id, lambda b: b.calendar_mxc is not None)
     assert booking.state == "confirmed" and booking.confirmed_by == pair.b.user_id
     assert booking.calendar_mxc and booking.calendar_mxc.startswith("mxc://")
     reminders = await reminders_of(db, booking.id)
@@ -205,3 +210,13 @@ async def test_a_visit_is_moved_then_cancelled_each_told_to_both_and_its_reminde
 
     await say(pair.a, pair.room_id, "!aflys 99999999")
     await lise.wait_text(pair.room_id, "kan ikke finde et åbent besøg med nummer 99999999")
+
+
+async def settled_booking(db: Database, room_id: str, settled: Any) -> Booking:
+    """The room's one booking, once ``settled`` holds for it (rows follow messages)."""
+
+    async def check() -> Booking | None:
+        [booking] = await bookings_in(db, room_id)
+        return booking if settled(booking) else None
+
+    return await eventually(check, what="the booking's row to catch up")
