@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,18 @@ async def direct_message(client: nio.AsyncClient, bot_id: str, text: str) -> tup
 async def proposal_message(client: nio.AsyncClient, bot_id: str) -> tuple[str, Any]:
     """The proposal in the bot's direct room (after its welcome)."""
     return await direct_message(client, bot_id, "Har du lyst til at mødes")
+
+
+@contextlib.asynccontextmanager
+async def logged_in(bot: RunningBot) -> AsyncIterator[BotRuntime]:
+    """The matchmaker's login without its sync loop: steps run by hand, as before a crash."""
+    runtime = BotRuntime(bot.runtime.settings, Matchmaker())
+    runtime.client = await runtime._login()
+    try:
+        yield runtime
+    finally:
+        await runtime.client.close()
+        await runtime.db.close()
 
 
 async def introduced(db: Database, which: Any) -> Match:
@@ -264,13 +277,8 @@ async def test_killed_between_room_creation_and_invites_the_same_room_gets_them(
     # The bot gets as far as creating the room, then dies.
     bot = await matchmaker()
     await bot.kill()
-    runtime = BotRuntime(bot.runtime.settings, Matchmaker())
-    runtime.client = await runtime._login()
-    try:
+    async with logged_in(bot) as runtime:
         room_id = await rooms.create_room(runtime, match.id)
-    finally:
-        await runtime.client.close()
-        await runtime.db.close()
     async with db.session() as session:
         assert (await session.get(Match, match.id)).state == "room_created"
 
@@ -295,19 +303,13 @@ async def test_a_room_made_just_before_a_crash_is_found_again_not_made_twice(
         session.add(match)
     bot = await matchmaker()
     await bot.kill()
-    runtime = BotRuntime(bot.runtime.settings, Matchmaker())
-    runtime.client = await runtime._login()
-    try:
+    async with logged_in(bot) as runtime:
         room_id = await rooms.create_room(runtime, match.id)
         # As if the crash came before the room's ID was stored.
         async with db.session() as session:
             row = await session.get(Match, match.id)
             row.room_id, row.state = None, "accepted"
-        await asyncio.sleep(0)
         again = await rooms.create_room(runtime, match.id)
-    finally:
-        await runtime.client.close()
-        await runtime.db.close()
     assert again == room_id
 
 
