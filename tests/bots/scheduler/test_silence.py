@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bots.scheduler.reminders import timer_of
 from connec.clock import FrozenClock
+from connec.db import Database
 from connec.models import Concern, Match
 from tests.bots.conftest import RunningBot
 from tests.bots.scheduler.conftest import Inbox, say
@@ -60,14 +61,20 @@ async def test_quiet_for_two_weeks_nudges_both_and_four_weeks_tells_a_coordinato
         pair.a.user_id,
         pair.b.user_id,
     }
-    assert (await match_row(db, pair.match_id)).nudged_at == clock.now()
+    # The row is written a moment after the message is sent.
+    await eventually(
+        lambda: marked(db, pair.match_id, "nudged_at", clock.now()), what="the nudge recorded"
+    )
 
     move_on(bot, clock, 14)  # twenty-nine days quiet
     room = bot.runtime.coordinators_room_id
     assert room is not None
     alert = await Inbox(boss, bot.user_id).wait_text(room, "Edith og Kasper")
     assert "stille i 29 dage" in alert.body
-    assert (await match_row(db, pair.match_id)).escalated_at == clock.now()
+    await eventually(
+        lambda: marked(db, pair.match_id, "escalated_at", clock.now()),
+        what="the escalation recorded",
+    )
     async with db.session() as session:
         concern = await session.scalar(select(Concern).where(Concern.match_id == pair.match_id))
     assert concern is not None and concern.source == "silence"
@@ -97,3 +104,7 @@ async def test_a_pair_with_a_visit_ahead_is_left_in_peace(scheduler, visit_pair,
     move_on(bot, clock, 20)
     assert await gudrun.quiet(pair.room_id, "Det er et stykke tid siden", seconds=3) == 0
     assert (await match_row(db, pair.match_id)).nudged_at is None
+
+
+async def marked(db: Database, match_id: int, column: str, when: datetime) -> bool:
+    return getattr(await match_row(db, match_id), column) == when
