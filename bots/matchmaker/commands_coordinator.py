@@ -278,29 +278,7 @@ async def concerns_command(ctx: MessageContext) -> None:
 )
 async def approve_command(ctx: MessageContext) -> None:
     """`!godkend @frivillig`; with a number, `!godkend 7` approves suggestion 7."""
-    refs = _references(ctx, people=1, number=True)
-    if refs.number is not None:
-        await _ask_about_proposal(ctx, "approve-proposal", refs.number)
-        return
-    person = await _one_person(ctx, "approve", refs)
-    if person is None:
-        return
-    if person.role != "volunteer":
-        await cannot(ctx, "approve", "not_volunteer", person=_view(ctx.runtime, person, ctx.lang))
-        return
-    if person.approval == "approved":
-        await cannot(
-            ctx, "approve", "already_approved", person=_view(ctx.runtime, person, ctx.lang)
-        )
-        return
-    await ask(
-        ctx,
-        "approve",
-        subject=person.matrix_id,
-        person_id=person.id,
-        params={"person_id": person.id},
-        what={"person": _view(ctx.runtime, person, ctx.lang)},
-    )
+    await _decide_volunteer(ctx, "approve", already="approved")
 
 
 @COMMANDS.command(
@@ -314,27 +292,31 @@ async def approve_command(ctx: MessageContext) -> None:
 )
 async def reject_command(ctx: MessageContext) -> None:
     """`!afvis @frivillig [begrundelse]`; with a number, `!afvis 7` rejects suggestion 7."""
+    await _decide_volunteer(ctx, "reject", already="rejected")
+
+
+async def _decide_volunteer(ctx: MessageContext, key: str, *, already: str) -> None:
+    """`!godkend` and `!afvis`: a number means a suggested pair, otherwise a volunteer,
+    whose decision is asked about first (a reason may follow a rejection)."""
     refs = _references(ctx, people=1, number=True)
     if refs.number is not None:
-        await _ask_about_proposal(ctx, "reject-proposal", refs.number)
+        await _ask_about_proposal(ctx, f"{key}-proposal", refs.number)
         return
-    person = await _one_person(ctx, "reject", refs)
+    person = await _one_person(ctx, key, refs)
     if person is None:
         return
+    view = _view(ctx.runtime, person, ctx.lang)
     if person.role != "volunteer":
-        await cannot(ctx, "reject", "not_volunteer", person=_view(ctx.runtime, person, ctx.lang))
+        await cannot(ctx, key, "not_volunteer", person=view)
         return
-    if person.approval == "rejected":
-        await cannot(ctx, "reject", "already_rejected", person=_view(ctx.runtime, person, ctx.lang))
+    if person.approval == already:
+        await cannot(ctx, key, f"already_{already}", person=view)
         return
-    await ask(
-        ctx,
-        "reject",
-        subject=person.matrix_id,
-        person_id=person.id,
-        params={"person_id": person.id, "reason": refs.rest or None},
-        what={"person": _view(ctx.runtime, person, ctx.lang), "reason": refs.rest},
-    )
+    params: dict[str, Any] = {"person_id": person.id}
+    what: dict[str, Any] = {"person": view}
+    if key == "reject":
+        params["reason"], what["reason"] = refs.rest or None, refs.rest
+    await ask(ctx, key, subject=person.matrix_id, person_id=person.id, params=params, what=what)
 
 
 @COMMANDS.command(
