@@ -18,7 +18,7 @@ from connec.i18n import LANGUAGES, normalise_language, translations
 from connec.secrets import load_secrets
 from connec.settings import Settings
 from connec.synapse_admin import SynapseAdmin
-from portal import widgets
+from portal import fields
 from portal.auth import current_viewer
 from portal.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from portal.csrf import csrf_middleware
@@ -90,6 +90,7 @@ def _jinja_environment(app: web.Application) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         context_processors=[_template_context, aiohttp_jinja2.request_processor],
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates change with a new release, and the portal restarts
     )
 
     def gettext(context: Any, message: str, **values: Any) -> str:
@@ -103,7 +104,7 @@ def _jinja_environment(app: web.Application) -> jinja2.Environment:
     env.globals["gettext"] = jinja2.pass_context(gettext)
     env.globals["_"] = env.globals["gettext"]
     env.globals["ngettext"] = jinja2.pass_context(ngettext)
-    env.globals.update(widgets.GLOBALS)
+    env.globals.update(fields.GLOBALS)
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     return env
 
@@ -145,7 +146,7 @@ def make_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
             admin_token=secrets.admin_access_token or None,
             timeout=SYNAPSE_TIMEOUT,
         )
-        app[SIGN_UPS] = SignUpQueue(app[DATABASE], settings.synapse.server_name)
+        app[SIGN_UPS] = SignUpQueue(settings.db_url, settings.synapse.server_name)
         app[SIGN_UPS].start()
         yield
         await app[SIGN_UPS].stop()

@@ -12,12 +12,11 @@ from typing import Any
 from babel import Locale
 from babel.dates import get_day_names
 
-from connec.i18n import translations
 from connec.interests import all_interests, groups
 from connec.municipalities import MUNICIPALITIES
 from connec.people import CONTACT_MODES, DAYS, PARTS_OF_DAY
 from portal.forms import ABROAD, LANGUAGE_CHOICES
-from portal.i18n import N_
+from portal.i18n import N_, _
 
 PART_NAMES = {"am": N_("Morning"), "pm": N_("Afternoon"), "eve": N_("Evening")}
 CONTACT_NAMES = {
@@ -26,10 +25,6 @@ CONTACT_NAMES = {
     "video": N_("Video calls"),
 }
 GENDER_NAMES = {"female": N_("Woman"), "male": N_("Man"), "other": N_("Other")}
-
-
-def _(lang: str, message: str) -> str:
-    return translations(lang, "portal").gettext(message)
 
 
 def _capital(text: str) -> str:

@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import gc
+
+import aiohttp_jinja2
 from aiohttp import web
 
+from connec.i18n import LANGUAGES, translations
 from connec.logs import setup_logging
 from connec.settings import Settings
 from portal.app import make_app
+from portal.choices import profile_choices
+
+
+async def settle(app: web.Application) -> None:
+    """Load what every page needs, then keep the garbage collector off it.
+
+    Everything loaded at start (the libraries, the interest taxonomy, the compiled
+    templates and catalogs) lives as long as the process. Without this, Python's
+    full collections walk all of it again and again, and each walk stops every
+    request in flight for a tenth of a second under load. ``gc.freeze`` moves it
+    out of the collector's sight; garbage made by requests is collected as usual.
+    """
+    environment = aiohttp_jinja2.get_env(app)
+    for name in environment.list_templates(extensions=["html"]):
+        environment.get_template(name)
+    for lang in LANGUAGES:
+        translations(lang, "portal")
+        profile_choices(lang)
+    gc.collect()
+    gc.freeze()
 
 
 def main(settings: Settings) -> None:
     setup_logging(settings.log_level)
+    app = make_app(settings)
+    app.on_startup.append(settle)
     web.run_app(
-        make_app(settings),
+        app,
         host=settings.portal.host,
         port=settings.portal.port,
         print=None,

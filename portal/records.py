@@ -33,6 +33,26 @@ PORTAL_ACTOR = "portal"
 """The actor of what the portal does on its own account (sign-up, erasure on request)."""
 
 
+def audit_line(
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    subject: str | None = None,
+    person_id: int | None = None,
+    details: dict[str, object] | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit line. ``details`` never holds passwords or free text."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "person_id": person_id,
+        "details": details or {},
+    }
+
+
 def record(
     session: AsyncSession,
     *,
@@ -43,17 +63,11 @@ def record(
     person_id: int | None = None,
     details: dict[str, object] | None = None,
 ) -> None:
-    """Add one line to the audit log. ``details`` never holds passwords or free text."""
-    session.add(
-        AuditEntry(
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            person_id=person_id,
-            details=details or {},
-        )
+    """Add one line to the audit log, as :func:`audit_line` says."""
+    line = audit_line(
+        actor=actor, action=action, at=at, subject=subject, person_id=person_id, details=details
     )
+    session.add(AuditEntry(**line))
 
 
 def _plain(value: Any) -> Any:

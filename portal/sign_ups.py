@@ -7,23 +7,29 @@ that arrive together are queued and written by one task in a single transaction
 ("group commit"); each sender waits for its own sign-up to be committed. Should a
 batch fail (two identical user names from outside the portal, say), each sign-up
 in it is written again on its own, so one bad sign-up never loses another.
+
+A batch is written whole by one thread of its own with a blocking connection: an
+async session would wait for the busy event loop at each of its dozen round
+trips, and every sign-up in the batch with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, bindparam, insert, select
 
 from connec.accounts import NoFreeUserName, localpart_candidates
-from connec.db import Database
-from connec.models import Person
+from connec.db import make_sync_engine
+from connec.models import AuditEntry, Person
 from portal.forms import VolunteerSignUp
-from portal.records import PORTAL_ACTOR, record
+from portal.records import PORTAL_ACTOR, audit_line
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +51,13 @@ class PendingSignUp:
 
 
 class SignUpQueue:
-    """Sign-ups queued by the views and written in batches by one task."""
+    """Sign-ups queued by the views and written in batches by one thread."""
 
-    def __init__(self, database: Database, server_name: str) -> None:
-        self.database = database
+    def __init__(self, database_url: str, server_name: str) -> None:
         self.server_name = server_name
+        self._engine = make_sync_engine(database_url)
+        # One thread, so a SQLite connection is only ever used where it was made.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sign-ups")
         self._queue: asyncio.Queue[PendingSignUp] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -58,12 +66,13 @@ class SignUpQueue:
 
     async def stop(self) -> None:
         """Write what is queued, then stop."""
-        if self._task is None:
-            return
-        await self._queue.join()
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown()
 
     async def store(
         self, sign_up: VolunteerSignUp, *, language: str, timezone: str, at: datetime
@@ -86,8 +95,7 @@ class SignUpQueue:
 
     async def _write(self, batch: list[PendingSignUp]) -> None:
         try:
-            async with self.database.session() as session:
-                await store_sign_ups(session, batch, self.server_name)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._commit, batch)
         except Exception as error:
             if len(batch) == 1:
                 _fail(batch[0], error)
@@ -100,6 +108,11 @@ class SignUpQueue:
             if not pending.done.done():
                 pending.done.set_result(None)
 
+    def _commit(self, batch: list[PendingSignUp]) -> None:
+        """In the writer's thread: the batch in one transaction."""
+        with self._engine.begin() as connection:
+            store_sign_ups(connection, batch, self.server_name)
+
 
 def _fail(pending: PendingSignUp, error: Exception) -> None:
     log.error("a sign-up could not be stored", extra={"error": str(error)})
@@ -107,9 +120,7 @@ def _fail(pending: PendingSignUp, error: Exception) -> None:
         pending.done.set_exception(error)
 
 
-async def store_sign_ups(
-    session: AsyncSession, batch: list[PendingSignUp], server_name: str
-) -> None:
+def store_sign_ups(connection: Connection, batch: list[PendingSignUp], server_name: str) -> None:
     """Add each sign-up as a pending volunteer, in a few statements for the whole batch.
 
     A sign-up with a Matrix ID connec already knows adds only an audit line: it is
@@ -122,25 +133,31 @@ async def store_sign_ups(
         for p in batch
         if not p.sign_up.matrix_id
     }
-    wanted = own_ids | {c for names in candidates.values() for c in names}
-    rows = await session.execute(
-        select(Person.matrix_id, Person.id).where(Person.matrix_id.in_(wanted))
-    )
-    known: dict[str, int] = {matrix_id: person_id for matrix_id, person_id in rows.all()}
+    # Most names are free at the first try: ask about those first, and about the
+    # numbered ones ("anna.jensen2", ...) only for names already taken, or wanted
+    # by two in this batch.
+    known = _known_ids(connection, own_ids | {names[0] for names in candidates.values()})
+    wanted = Counter(p.sign_up.display_name for p in batch if not p.sign_up.matrix_id)
+    if clashes := [
+        names for name, names in candidates.items() if names[0] in known or wanted[name] > 1
+    ]:
+        known |= _known_ids(connection, {c for names in clashes for c in names[1:]})
     taken = set(known)
 
-    people: list[tuple[PendingSignUp, Person]] = []
+    ignored: list[dict[str, Any]] = []
+    people: list[tuple[PendingSignUp, dict[str, Any]]] = []
     for pending in batch:
         signed_up = pending.sign_up
         if signed_up.matrix_id and signed_up.matrix_id in taken:
-            record(
-                session,
-                actor=PORTAL_ACTOR,
-                action="volunteer_sign_up_ignored",
-                at=pending.at,
-                subject=signed_up.matrix_id,
-                person_id=known.get(signed_up.matrix_id),
-                details={"why": "matrix_id_known"},
+            ignored.append(
+                audit_line(
+                    actor=PORTAL_ACTOR,
+                    action="volunteer_sign_up_ignored",
+                    at=pending.at,
+                    subject=signed_up.matrix_id,
+                    person_id=known.get(signed_up.matrix_id),
+                    details={"why": "matrix_id_known"},
+                )
             )
             continue
         matrix_id = signed_up.matrix_id or next(
@@ -149,20 +166,40 @@ async def store_sign_ups(
         if matrix_id is None:
             raise NoFreeUserName(signed_up.display_name)
         taken.add(matrix_id)
-        person = _person(pending, matrix_id)
-        session.add(person)
-        people.append((pending, person))
-    await session.flush()  # one insert for the batch; gives each person their id
-    for pending, person in people:
-        record(
-            session,
-            actor=PORTAL_ACTOR,
-            action="volunteer_signed_up",
-            at=pending.at,
-            subject=person.matrix_id,
-            person_id=person.id,
-            details={"federated": bool(pending.sign_up.matrix_id)},
+        people.append((pending, _person(pending, matrix_id)))
+    if people:
+        connection.execute(insert(Person), [person for _pending, person in people])
+        signed_up_lines = [
+            audit_line(
+                actor=PORTAL_ACTOR,
+                action="volunteer_signed_up",
+                at=pending.at,
+                subject=person["matrix_id"],
+                details={"federated": bool(pending.sign_up.matrix_id)},
+            )
+            for pending, person in people
+        ]
+        connection.execute(
+            _AUDIT_NEW_PERSON, [{**line, "new": line["subject"]} for line in signed_up_lines]
         )
+    if ignored:
+        connection.execute(insert(AuditEntry), ignored)
+
+
+_AUDIT_NEW_PERSON = insert(AuditEntry).values(
+    person_id=select(Person.id).where(Person.matrix_id == bindparam("new")).scalar_subquery()
+)
+"""An audit line about a person just inserted, found by their Matrix ID ("new")."""
+
+
+def _known_ids(connection: Connection, matrix_ids: set[str]) -> dict[str, int]:
+    """Which of these Matrix IDs connec already has, with the person each belongs to."""
+    if not matrix_ids:
+        return {}
+    rows = connection.execute(
+        select(Person.matrix_id, Person.id).where(Person.matrix_id.in_(matrix_ids))
+    )
+    return {matrix_id: person_id for matrix_id, person_id in rows.all()}
 
 
 def _candidates(display_name: str, server_name: str) -> list[str]:
@@ -177,9 +214,10 @@ def _candidates(display_name: str, server_name: str) -> list[str]:
     ]
 
 
-def _person(pending: PendingSignUp, matrix_id: str) -> Person:
+def _person(pending: PendingSignUp, matrix_id: str) -> dict[str, Any]:
+    """The columns of a new pending volunteer."""
     signed_up, now = pending.sign_up, pending.at
-    return Person(
+    return dict(
         matrix_id=matrix_id,
         role="volunteer",
         approval="pending",

@@ -1,11 +1,15 @@
-"""The long lists of check boxes and options on the profile forms, made quickly.
+"""The long lists of choices on the profile forms, made quickly.
 
 The sign-up and enrolment forms hold some 320 choices (181 interests, 98
-municipalities, 21 times of the week, ...). Rendered one Jinja macro call at a time
-they made a form post slow under load, so their markup is put together here from
-pieces escaped once per list and kept; only "checked" and "selected" change per
-request. The templates place these fragments inside their fieldsets, with legends,
-hints and errors as usual (``macros.html``).
+municipalities, 21 times of the week, ...). Their markup is put together here
+from pieces escaped once and kept, and a list (or a group of interests, or a row
+of the week) is kept whole for each set of ticks it has been asked for: a form is
+mostly the same few lists, unticked. The fields around them are in
+:mod:`portal.fields`.
+
+Only choices are kept, never what a person typed: the keys of the caches are the
+option lists and the ticked values. Each cache is bounded, so values made up by a
+bad post cannot make it grow without end.
 """
 
 from __future__ import annotations
@@ -18,6 +22,17 @@ from markupsafe import Markup, escape
 from connec.i18n import translations
 
 Options = tuple[tuple[str, str], ...]
+_KEPT = 1024
+"""How many renderings each cache keeps."""
+
+
+def _kept(options: Sequence[tuple[str, str]]) -> Options:
+    """Options as a cache key (templates may pass lists)."""
+    return tuple((value, label) for value, label in options)
+
+
+def _ticked(chosen: Collection[str] | str) -> frozenset[str]:
+    return frozenset((chosen,) if isinstance(chosen, str) else chosen)
 
 
 @lru_cache(maxsize=256)
@@ -34,6 +49,16 @@ def _box_parts(name: str, options: Options, kind: str) -> tuple[tuple[str, str, 
     return tuple(parts)
 
 
+@lru_cache(maxsize=_KEPT)
+def _boxes(name: str, options: Options, picked: frozenset[str], kind: str) -> Markup:
+    return Markup(
+        "".join(
+            before + (" checked" if value in picked else "") + after
+            for value, before, after in _box_parts(name, options, kind)
+        )
+    )
+
+
 def choice_boxes(
     name: str,
     options: Sequence[tuple[str, str]],
@@ -41,13 +66,7 @@ def choice_boxes(
     kind: str = "checkbox",
 ) -> Markup:
     """Check boxes (or radio buttons) with their labels, the chosen ones ticked."""
-    picked = {chosen} if isinstance(chosen, str) else set(chosen)
-    return Markup(
-        "".join(
-            before + (" checked" if value in picked else "") + after
-            for value, before, after in _box_parts(name, tuple(options), kind)
-        )
-    )
+    return _boxes(name, _kept(options), _ticked(chosen), kind)
 
 
 @lru_cache(maxsize=64)
@@ -58,13 +77,36 @@ def _option_parts(options: Options) -> tuple[tuple[str, str, str], ...]:
     )
 
 
-def select_options(options: Sequence[tuple[str, str]], chosen: str) -> Markup:
-    """The options of a select list, the chosen one selected."""
+@lru_cache(maxsize=_KEPT)
+def _options(options: Options, chosen: str) -> Markup:
     return Markup(
         "".join(
             before + (" selected" if value == chosen else "") + after
-            for value, before, after in _option_parts(tuple(options))
+            for value, before, after in _option_parts(options)
         )
+    )
+
+
+def select_options(options: Sequence[tuple[str, str]], chosen: str) -> Markup:
+    """The options of a select list, the chosen one selected."""
+    return _options(_kept(options), chosen)
+
+
+@lru_cache(maxsize=_KEPT)
+def _interest_group(
+    group_key: str, group_name: str, items: Options, ticked: frozenset[str], lang: str
+) -> Markup:
+    count = ""
+    if ticked:
+        text = translations(lang, "portal").ngettext(
+            "%(num)s chosen", "%(num)s chosen", len(ticked)
+        ) % {"num": len(ticked)}
+        count = f' <span class="count">({escape(text)})</span>'
+    return Markup(
+        f'<details class="interest-group" id="group-{escape(group_key)}"'
+        f"{' open' if ticked else ''}><summary>{escape(group_name)}{count}</summary>"
+        f'<div class="choices columns">{_boxes("interests", items, ticked, "checkbox")}</div>'
+        "</details>"
     )
 
 
@@ -73,20 +115,29 @@ def interest_groups(
 ) -> Markup:
     """One folding group per interest group, open when something in it is ticked."""
     picked = set(chosen)
-    catalog = translations(lang, "portal")
-    html: list[str] = []
-    for group_key, group_name, items in groups:
-        ticked = sum(key in picked for key, _label in items)
-        count = ""
-        if ticked:
-            text = catalog.ngettext("%(num)s chosen", "%(num)s chosen", ticked) % {"num": ticked}
-            count = f' <span class="count">({escape(text)})</span>'
-        html.append(
-            f'<details class="interest-group" id="group-{escape(group_key)}"'
-            f"{' open' if ticked else ''}><summary>{escape(group_name)}{count}</summary>"
-            f'<div class="choices columns">{choice_boxes("interests", items, picked)}</div></details>'
+    return Markup(
+        "".join(
+            _interest_group(
+                key, name, items, frozenset(k for k, _label in items if k in picked), lang
+            )
+            for key, name, items in groups
         )
-    return Markup("".join(html))
+    )
+
+
+@lru_cache(maxsize=_KEPT)
+def _week_row(day: str, day_name: str, parts: Options, ticked: frozenset[str]) -> str:
+    cells = []
+    for part, part_name in parts:
+        slot = f"{day}-{part}"
+        cells.append(
+            f'<td><label class="cell" for="field-availability-{slot}">'
+            f'<input type="checkbox" id="field-availability-{slot}" name="availability" '
+            f'value="{slot}"{" checked" if part in ticked else ""}>'
+            f'<span class="visually-hidden">{escape(day_name)}, {escape(part_name.lower())}</span>'
+            f'<span class="part-name" aria-hidden="true">{escape(part_name)}</span></label></td>'
+        )
+    return f'<tr><th scope="row">{escape(day_name)}</th>{"".join(cells)}</tr>'
 
 
 def week_grid_rows(
@@ -94,26 +145,15 @@ def week_grid_rows(
 ) -> Markup:
     """The rows of the week's availability table: a check box per day and part of day."""
     picked = set(chosen)
-    rows: list[str] = []
-    for day, day_name in days:
-        cells = []
-        for part, part_name in parts:
-            slot = f"{day}-{part}"
-            cells.append(
-                f'<td><label class="cell" for="field-availability-{slot}">'
-                f'<input type="checkbox" id="field-availability-{slot}" name="availability" '
-                f'value="{slot}"{" checked" if slot in picked else ""}>'
-                f'<span class="visually-hidden">{escape(day_name)}, {escape(part_name.lower())}</span>'
-                f'<span class="part-name" aria-hidden="true">{escape(part_name)}</span></label></td>'
+    every_part = _kept(parts)
+    return Markup(
+        "".join(
+            _week_row(
+                day,
+                day_name,
+                every_part,
+                frozenset(part for part, _name in every_part if f"{day}-{part}" in picked),
             )
-        rows.append(f'<tr><th scope="row">{escape(day_name)}</th>{"".join(cells)}</tr>')
-    return Markup("".join(rows))
-
-
-GLOBALS = {
-    "choice_boxes": choice_boxes,
-    "select_options": select_options,
-    "interest_groups_html": interest_groups,
-    "week_grid_rows": week_grid_rows,
-}
-"""What the templates may call."""
+            for day, day_name in days
+        )
+    )

@@ -1,0 +1,275 @@
+"""The portal's form fields, each with its label, hint and error tied to it.
+
+Every field shows its hint and its error next to it, joined to the field with
+``aria-describedby`` and ``aria-invalid`` so that a screen reader reads them with
+the field (WCAG 3.3.1, 3.3.2). The templates call these as they would macros::
+
+    {{ text_field("email", _("E-mail"), form, errors, type="email", required=True) }}
+
+They are Python rather than Jinja macros because the long forms have some 20 of
+them: as macros they were most of the time a form post took under load. The long
+lists of choices inside them come from :mod:`portal.widgets`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from portal.i18n import N_, _
+from portal.widgets import Options, choice_boxes, interest_groups, select_options, week_grid_rows
+
+Form = Mapping[str, Any]
+Errors = Mapping[str, str]
+
+
+def described_by(name: str, errors: Errors, hint: str | None, invalid: bool = True) -> Markup:
+    """A field's ``aria-describedby`` (its hint and error) and ``aria-invalid``."""
+    ids = [f"{name}-hint"] if hint else []
+    if errors.get(name):
+        ids.append(f"{name}-error")
+    attributes = f' aria-describedby="{escape(" ".join(ids))}"' if ids else ""
+    if invalid and errors.get(name):
+        attributes += ' aria-invalid="true"'
+    return Markup(attributes)
+
+
+def hint_and_error(name: str, errors: Errors, hint: str | None, lang: str) -> Markup:
+    """A field's hint, and its error in the person's language, with the ids they are known by."""
+    html = []
+    if hint:
+        html.append(f'<p class="hint" id="{escape(name)}-hint">{escape(hint)}</p>')
+    if message := errors.get(name):
+        html.append(
+            f'<p class="error-message" id="{escape(name)}-error">'
+            f'<span class="visually-hidden">{escape(_(lang, "Error:"))}</span> '
+            f"{escape(_(lang, message))}</p>"
+        )
+    return Markup("\n".join(html))
+
+
+def _field_class(base: str, name: str, errors: Errors) -> str:
+    return f"{base} field-error" if errors.get(name) else base
+
+
+def _label(name: str, label: str, required: bool, lang: str) -> str:
+    optional = "" if required else f' <span class="optional">{escape(_(lang, "(optional)"))}</span>'
+    return f'<label for="field-{escape(name)}">{escape(label)}{optional}</label>'
+
+
+def _required(required: bool) -> str:
+    return ' required aria-required="true"' if required else ""
+
+
+@pass_context
+def text_field(
+    context: Context,
+    name: str,
+    label: str,
+    form: Form,
+    errors: Errors,
+    hint: str | None = None,
+    type: str = "text",
+    autocomplete: str | None = None,
+    inputmode: str | None = None,
+    size_class: str = "",
+    required: bool = False,
+    value: str | None = None,
+) -> Markup:
+    """A one-line text field (``value``: what to show instead of the form's)."""
+    lang = context["lang"]
+    shown = value if value is not None else form.get(name, "")
+    extra = f' autocomplete="{escape(autocomplete)}"' if autocomplete else ""
+    if inputmode:
+        extra += f' inputmode="{escape(inputmode)}"'
+    return Markup(
+        f'<div class="{_field_class("field", name, errors)}">\n'
+        f"{_label(name, label, required, lang)}\n"
+        f"{hint_and_error(name, errors, hint, lang)}\n"
+        f'<input id="field-{escape(name)}" name="{escape(name)}" type="{escape(type)}" '
+        f'class="{escape(size_class)}" value="{escape(shown)}"{extra}{_required(required)}'
+        f"{described_by(name, errors, hint)}>\n</div>"
+    )
+
+
+@pass_context
+def textarea(
+    context: Context,
+    name: str,
+    label: str,
+    form: Form,
+    errors: Errors,
+    hint: str | None = None,
+    required: bool = False,
+    rows: int = 4,
+) -> Markup:
+    """A text field of several lines."""
+    lang = context["lang"]
+    return Markup(
+        f'<div class="{_field_class("field", name, errors)}">\n'
+        f"{_label(name, label, required, lang)}\n"
+        f"{hint_and_error(name, errors, hint, lang)}\n"
+        f'<textarea id="field-{escape(name)}" name="{escape(name)}" rows="{escape(rows)}"'
+        f"{_required(required)}{described_by(name, errors, hint)}>"
+        f"{escape(form.get(name, ''))}</textarea>\n</div>"
+    )
+
+
+@pass_context
+def select_field(
+    context: Context,
+    name: str,
+    label: str,
+    options: Sequence[tuple[str, str]],
+    form: Form,
+    errors: Errors,
+    hint: str | None = None,
+    required: bool = False,
+    default: str = "",
+) -> Markup:
+    """A select list, the form's value chosen."""
+    lang = context["lang"]
+    return Markup(
+        f'<div class="{_field_class("field", name, errors)}">\n'
+        f"{_label(name, label, required, lang)}\n"
+        f"{hint_and_error(name, errors, hint, lang)}\n"
+        f'<select id="field-{escape(name)}" name="{escape(name)}"{_required(required)}'
+        f"{described_by(name, errors, hint)}>\n"
+        f"{select_options(options, form.get(name, default))}\n</select>\n</div>"
+    )
+
+
+@pass_context
+def choice_group(
+    context: Context,
+    name: str,
+    legend: str,
+    options: Sequence[tuple[str, str]],
+    form: Form,
+    errors: Errors,
+    hint: str | None = None,
+    type: str = "checkbox",
+    default: str | list[str] | None = None,
+    columns: bool = False,
+) -> Markup:
+    """Check boxes (or radio buttons, ``type="radio"``) under a legend."""
+    if default is None:
+        default = [] if type == "checkbox" else ""
+    chosen = form.get(name, default)
+    base = "field choices columns" if columns else "field choices"
+    return Markup(
+        f'<fieldset id="field-{escape(name)}" class="{_field_class(base, name, errors)}"'
+        f"{described_by(name, errors, hint, invalid=False)}>\n"
+        f"<legend>{escape(legend)}</legend>\n"
+        f"{hint_and_error(name, errors, hint, context['lang'])}\n"
+        f"{choice_boxes(name, options, chosen, type)}\n</fieldset>"
+    )
+
+
+@pass_context
+def consent(context: Context, name: str, text: str, form: Form, errors: Errors) -> Markup:
+    """The one check box a person must tick to agree."""
+    checked = " checked" if form.get(name) == "yes" else ""
+    return Markup(
+        f'<div id="field-{escape(name)}" class="{_field_class("field consent", name, errors)}">\n'
+        f"{hint_and_error(name, errors, None, context['lang'])}\n"
+        f'<div class="choice">\n'
+        f'<input type="checkbox" id="field-{escape(name)}-yes" name="{escape(name)}" value="yes"'
+        f'{checked} required aria-required="true"{described_by(name, errors, None)}>\n'
+        f'<label for="field-{escape(name)}-yes">{escape(text)}</label>\n</div>\n</div>'
+    )
+
+
+@pass_context
+def availability_grid(
+    context: Context,
+    legend: str,
+    hint: str,
+    days: Sequence[tuple[str, str]],
+    parts: Sequence[tuple[str, str]],
+    form: Form,
+    errors: Errors,
+) -> Markup:
+    """The week as a table: a check box for each day and part of the day."""
+    headings = "".join(f'<th scope="col">{escape(part_name)}</th>' for _part, part_name in parts)
+    return Markup(
+        f'<fieldset id="field-availability" class="{_field_class("field", "availability", errors)}"'
+        f"{described_by('availability', errors, hint, invalid=False)}>\n"
+        f"<legend>{escape(legend)}</legend>\n"
+        f"{hint_and_error('availability', errors, hint, context['lang'])}\n"
+        f'<table class="week-grid">\n<thead>\n<tr><td></td>{headings}</tr>\n</thead>\n'
+        f"<tbody>\n{week_grid_rows(days, parts, form.get('availability', []))}\n</tbody>\n"
+        "</table>\n</fieldset>"
+    )
+
+
+@pass_context
+def interests_picker(
+    context: Context,
+    legend: str,
+    hint: str,
+    words_label: str,
+    words_hint: str,
+    groups: Sequence[tuple[str, str, Options]],
+    form: Form,
+    errors: Errors,
+) -> Markup:
+    """The interests in folding groups, then a field for interests in one's own words."""
+    lang = context["lang"]
+    return Markup(
+        f'<fieldset id="field-interests" class="{_field_class("field", "interests", errors)}"'
+        f"{described_by('interests', errors, hint, invalid=False)}>\n"
+        f"<legend>{escape(legend)}</legend>\n"
+        f"{hint_and_error('interests', errors, hint, lang)}\n"
+        f"{interest_groups(groups, form.get('interests', []), lang)}\n"
+        f'<div class="{_field_class("field", "interest_words", errors)}">\n'
+        f"{_label('interest_words', words_label, False, lang)}\n"
+        f"{hint_and_error('interest_words', errors, words_hint, lang)}\n"
+        f'<textarea id="field-interest_words" name="interest_words" rows="3"'
+        f"{described_by('interest_words', errors, words_hint)}>"
+        f"{escape(form.get('interest_words', ''))}</textarea>\n</div>\n</fieldset>"
+    )
+
+
+_DATE_PARTS = (
+    ("birth_day", N_("Day"), "digits-2", "bday-day"),
+    ("birth_month", N_("Month"), "digits-2", "bday-month"),
+    ("birth_year", N_("Year"), "digits-4", "bday-year"),
+)
+
+
+@pass_context
+def birth_date(context: Context, legend: str, hint: str, form: Form, errors: Errors) -> Markup:
+    """Day, month and year of birth as three short fields, checked together."""
+    lang = context["lang"]
+    invalid = ' aria-invalid="true"' if errors.get("birth_date") else ""
+    parts = "\n".join(
+        f'<div><label for="field-{name}">{escape(_(lang, word))}</label>\n'
+        f'<input id="field-{name}" name="{name}" class="{size}" inputmode="numeric" '
+        f'autocomplete="{autocomplete}" value="{escape(form.get(name, ""))}"{invalid}></div>'
+        for name, word, size, autocomplete in _DATE_PARTS
+    )
+    return Markup(
+        f'<fieldset id="field-birth_date" class="{_field_class("field date", "birth_date", errors)}"'
+        f"{described_by('birth_date', errors, hint, invalid=False)}>\n"
+        f"<legend>{escape(legend)}</legend>\n"
+        f"{hint_and_error('birth_date', errors, hint, lang)}\n"
+        f'<div class="date-parts">\n{parts}\n</div>\n</fieldset>'
+    )
+
+
+GLOBALS = {
+    "text_field": text_field,
+    "textarea": textarea,
+    "select_field": select_field,
+    "choice_group": choice_group,
+    "consent": consent,
+    "availability_grid": availability_grid,
+    "interests_picker": interests_picker,
+    "birth_date": birth_date,
+}
+"""What the templates may call."""
