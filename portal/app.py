@@ -39,6 +39,12 @@ from portal.problems import problems_middleware
 from portal.routes import setup_routes
 from portal.sign_ups import SignUpQueue
 from portal.signin_limits import FailedSignIns
+from portal.templating import (
+    TEMPLATE_LANGUAGE,
+    FixedTranslations,
+    LanguageEnvironment,
+    LanguageLoader,
+)
 
 __all__ = ["DATABASE", "LANG", "LANG_COOKIE", "SETTINGS", "cookie_key", "make_app"]
 
@@ -51,6 +57,7 @@ def request_language(request: web.Request) -> str:
 @web.middleware
 async def language_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     request[LANG] = request_language(request)
+    TEMPLATE_LANGUAGE.set(request[LANG])
     return await handler(request)
 
 
@@ -83,15 +90,20 @@ async def _template_context(request: web.Request) -> dict[str, Any]:
 
 
 def _jinja_environment(app: web.Application) -> jinja2.Environment:
-    env = aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.PackageLoader("portal", "templates"),
+    # aiohttp_jinja2 brings the context processors and its helpers; the environment
+    # is connec's own, compiling each template once per language (portal.templating).
+    helpers = aiohttp_jinja2.setup(
+        app, context_processors=[_template_context, aiohttp_jinja2.request_processor]
+    ).globals
+    env = LanguageEnvironment(
+        loader=LanguageLoader(jinja2.PackageLoader("portal", "templates")),
         autoescape=True,
-        extensions=["jinja2.ext.i18n"],
-        context_processors=[_template_context, aiohttp_jinja2.request_processor],
+        extensions=["jinja2.ext.i18n", FixedTranslations],
         undefined=jinja2.StrictUndefined,
         auto_reload=False,  # templates change with a new release, and the portal restarts
     )
+    env.globals.update(helpers)
+    app[aiohttp_jinja2.APP_KEY] = env
 
     def gettext(context: Any, message: str, **values: Any) -> str:
         text = translations(context["lang"], "portal").gettext(message)

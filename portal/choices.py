@@ -17,6 +17,7 @@ from connec.municipalities import MUNICIPALITIES
 from connec.people import CONTACT_MODES, DAYS, PARTS_OF_DAY
 from portal.forms import ABROAD, LANGUAGE_CHOICES
 from portal.i18n import N_, _
+from portal.widgets import Kept
 
 PART_NAMES = {"am": N_("Morning"), "pm": N_("Afternoon"), "eve": N_("Evening")}
 CONTACT_NAMES = {
@@ -58,8 +59,8 @@ def interest_groups(lang: str) -> tuple[tuple[str, str, tuple[tuple[str, str], .
     by_group: dict[str, list[tuple[str, str]]] = {}
     for interest in all_interests():
         by_group.setdefault(interest.group, []).append((interest.key, interest.label(lang)))
-    return tuple(
-        (group.key, group.label(lang), tuple(by_group.get(group.key, ()))) for group in groups()
+    return Kept(
+        (group.key, group.label(lang), Kept(by_group.get(group.key, ()))) for group in groups()
     )
 
 
@@ -78,20 +79,25 @@ def profile_choices(lang: str) -> dict[str, Any]:
 
 @cache
 def _profile_choices(lang: str) -> dict[str, Any]:
+    # Kept: the forms' option lists are cache keys in portal.widgets at every render.
     return {
-        "days": day_names(lang),
-        "parts": tuple((part, _(lang, PART_NAMES[part])) for part in PARTS_OF_DAY),
+        "days": Kept(day_names(lang)),
+        "parts": Kept((part, _(lang, PART_NAMES[part])) for part in PARTS_OF_DAY),
         "interest_groups": interest_groups(lang),
-        "language_options": tuple((code, language_name(code, lang)) for code in LANGUAGE_CHOICES),
-        "contact_options": tuple((mode, _(lang, CONTACT_NAMES[mode])) for mode in CONTACT_MODES),
-        "gender_options": (
-            ("", _(lang, N_("Not stated"))),
-            *((g, _(lang, name)) for g, name in GENDER_NAMES.items()),
+        "language_options": Kept((code, language_name(code, lang)) for code in LANGUAGE_CHOICES),
+        "contact_options": Kept((mode, _(lang, CONTACT_NAMES[mode])) for mode in CONTACT_MODES),
+        "gender_options": Kept(
+            (
+                ("", _(lang, N_("Not stated"))),
+                *((g, _(lang, name)) for g, name in GENDER_NAMES.items()),
+            )
         ),
-        "municipality_options": (
-            ("", _(lang, N_("Choose a municipality"))),
-            *((m, m) for m in MUNICIPALITIES),
-            (ABROAD, _(lang, N_("I live outside Denmark"))),
+        "municipality_options": Kept(
+            (
+                ("", _(lang, N_("Choose a municipality"))),
+                *((m, m) for m in MUNICIPALITIES),
+                (ABROAD, _(lang, N_("I live outside Denmark"))),
+            )
         ),
     }
 

@@ -14,6 +14,7 @@ lists of choices inside them come from :mod:`portal.widgets`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import pass_context
@@ -25,6 +26,12 @@ from portal.widgets import Options, choice_boxes, interest_groups, select_option
 
 Form = Mapping[str, Any]
 Errors = Mapping[str, str]
+_KEPT = 512
+"""How many field frames each cache keeps: what surrounds the value a person typed.
+
+A frame depends only on the template's words, the field's error (a message of
+connec's own) and the language, never on what a person typed.
+"""
 
 
 def described_by(name: str, errors: Errors, hint: str | None, invalid: bool = True) -> Markup:
@@ -65,6 +72,34 @@ def _required(required: bool) -> str:
     return ' required aria-required="true"' if required else ""
 
 
+@lru_cache(maxsize=_KEPT)
+def _text_frame(
+    name: str,
+    label: str,
+    hint: str | None,
+    type: str,
+    autocomplete: str | None,
+    inputmode: str | None,
+    size_class: str,
+    required: bool,
+    error: str | None,
+    lang: str,
+) -> tuple[str, str]:
+    errors = {name: error} if error else {}
+    extra = f' autocomplete="{escape(autocomplete)}"' if autocomplete else ""
+    if inputmode:
+        extra += f' inputmode="{escape(inputmode)}"'
+    before = (
+        f'<div class="{_field_class("field", name, errors)}">\n'
+        f"{_label(name, label, required, lang)}\n"
+        f"{hint_and_error(name, errors, hint, lang)}\n"
+        f'<input id="field-{escape(name)}" name="{escape(name)}" type="{escape(type)}" '
+        f'class="{escape(size_class)}" value="'
+    )
+    after = f'"{extra}{_required(required)}{described_by(name, errors, hint)}>\n</div>'
+    return before, after
+
+
 @pass_context
 def text_field(
     context: Context,
@@ -81,19 +116,35 @@ def text_field(
     value: str | None = None,
 ) -> Markup:
     """A one-line text field (``value``: what to show instead of the form's)."""
-    lang = context["lang"]
+    before, after = _text_frame(
+        name,
+        label,
+        hint,
+        type,
+        autocomplete,
+        inputmode,
+        size_class,
+        required,
+        errors.get(name),
+        context["lang"],
+    )
     shown = value if value is not None else form.get(name, "")
-    extra = f' autocomplete="{escape(autocomplete)}"' if autocomplete else ""
-    if inputmode:
-        extra += f' inputmode="{escape(inputmode)}"'
-    return Markup(
+    return Markup("".join((before, escape(shown), after)))
+
+
+@lru_cache(maxsize=_KEPT)
+def _textarea_frame(
+    name: str, label: str, hint: str | None, required: bool, rows: int, error: str | None, lang: str
+) -> tuple[str, str]:
+    errors = {name: error} if error else {}
+    before = (
         f'<div class="{_field_class("field", name, errors)}">\n'
         f"{_label(name, label, required, lang)}\n"
         f"{hint_and_error(name, errors, hint, lang)}\n"
-        f'<input id="field-{escape(name)}" name="{escape(name)}" type="{escape(type)}" '
-        f'class="{escape(size_class)}" value="{escape(shown)}"{extra}{_required(required)}'
-        f"{described_by(name, errors, hint)}>\n</div>"
+        f'<textarea id="field-{escape(name)}" name="{escape(name)}" rows="{escape(rows)}"'
+        f"{_required(required)}{described_by(name, errors, hint)}>"
     )
+    return before, "</textarea>\n</div>"
 
 
 @pass_context
@@ -108,15 +159,25 @@ def textarea(
     rows: int = 4,
 ) -> Markup:
     """A text field of several lines."""
-    lang = context["lang"]
-    return Markup(
+    before, after = _textarea_frame(
+        name, label, hint, required, rows, errors.get(name), context["lang"]
+    )
+    return Markup("".join((before, escape(form.get(name, "")), after)))
+
+
+@lru_cache(maxsize=_KEPT)
+def _select_frame(
+    name: str, label: str, hint: str | None, required: bool, error: str | None, lang: str
+) -> tuple[str, str]:
+    errors = {name: error} if error else {}
+    before = (
         f'<div class="{_field_class("field", name, errors)}">\n'
         f"{_label(name, label, required, lang)}\n"
         f"{hint_and_error(name, errors, hint, lang)}\n"
-        f'<textarea id="field-{escape(name)}" name="{escape(name)}" rows="{escape(rows)}"'
-        f"{_required(required)}{described_by(name, errors, hint)}>"
-        f"{escape(form.get(name, ''))}</textarea>\n</div>"
+        f'<select id="field-{escape(name)}" name="{escape(name)}"{_required(required)}'
+        f"{described_by(name, errors, hint)}>\n"
     )
+    return before, "\n</select>\n</div>"
 
 
 @pass_context
@@ -132,15 +193,23 @@ def select_field(
     default: str = "",
 ) -> Markup:
     """A select list, the form's value chosen."""
-    lang = context["lang"]
-    return Markup(
-        f'<div class="{_field_class("field", name, errors)}">\n'
-        f"{_label(name, label, required, lang)}\n"
+    before, after = _select_frame(name, label, hint, required, errors.get(name), context["lang"])
+    return Markup("".join((before, select_options(options, form.get(name, default)), after)))
+
+
+@lru_cache(maxsize=_KEPT)
+def _group_frame(
+    name: str, legend: str, hint: str | None, columns: bool, error: str | None, lang: str
+) -> tuple[str, str]:
+    errors = {name: error} if error else {}
+    base = "field choices columns" if columns else "field choices"
+    before = (
+        f'<fieldset id="field-{escape(name)}" class="{_field_class(base, name, errors)}"'
+        f"{described_by(name, errors, hint, invalid=False)}>\n"
+        f"<legend>{escape(legend)}</legend>\n"
         f"{hint_and_error(name, errors, hint, lang)}\n"
-        f'<select id="field-{escape(name)}" name="{escape(name)}"{_required(required)}'
-        f"{described_by(name, errors, hint)}>\n"
-        f"{select_options(options, form.get(name, default))}\n</select>\n</div>"
     )
+    return before, "\n</fieldset>"
 
 
 @pass_context
@@ -159,15 +228,9 @@ def choice_group(
     """Check boxes (or radio buttons, ``type="radio"``) under a legend."""
     if default is None:
         default = [] if type == "checkbox" else ""
-    chosen = form.get(name, default)
-    base = "field choices columns" if columns else "field choices"
-    return Markup(
-        f'<fieldset id="field-{escape(name)}" class="{_field_class(base, name, errors)}"'
-        f"{described_by(name, errors, hint, invalid=False)}>\n"
-        f"<legend>{escape(legend)}</legend>\n"
-        f"{hint_and_error(name, errors, hint, context['lang'])}\n"
-        f"{choice_boxes(name, options, chosen, type)}\n</fieldset>"
-    )
+    before, after = _group_frame(name, legend, hint, columns, errors.get(name), context["lang"])
+    chosen = choice_boxes(name, options, form.get(name, default), type)
+    return Markup("".join((before, chosen, after)))
 
 
 @pass_context

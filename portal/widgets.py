@@ -15,20 +15,38 @@ bad post cannot make it grow without end.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import Any
 
 from markupsafe import Markup, escape
 
 from connec.i18n import translations
 
-Options = tuple[tuple[str, str], ...]
 _KEPT = 1024
 """How many renderings each cache keeps."""
 
 
+class Kept(tuple[Any, ...]):
+    """A tuple that works out its hash once.
+
+    The long option lists are cache keys at every render; a plain tuple hashes all
+    its items again each time. :mod:`portal.choices` hands out its lists as these.
+    """
+
+    @cached_property
+    def _hash(self) -> int:
+        return tuple.__hash__(self)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+Options = tuple[tuple[str, str], ...]
+
+
 def _kept(options: Sequence[tuple[str, str]]) -> Options:
     """Options as a cache key (templates may pass lists)."""
-    return tuple((value, label) for value, label in options)
+    return options if isinstance(options, Kept) else Kept((v, label) for v, label in options)
 
 
 def _ticked(chosen: Collection[str] | str) -> frozenset[str]:
@@ -110,16 +128,31 @@ def _interest_group(
     )
 
 
+@lru_cache(maxsize=16)
+def _group_of(groups: tuple[tuple[str, str, Options], ...]) -> dict[str, str]:
+    return {key: group_key for group_key, _name, items in groups for key, _label in items}
+
+
 def interest_groups(
     groups: Sequence[tuple[str, str, Options]], chosen: Collection[str], lang: str
 ) -> Markup:
     """One folding group per interest group, open when something in it is ticked."""
-    picked = set(chosen)
+    every_group = groups if isinstance(groups, Kept) else Kept(groups)
+    of_group = _group_of(every_group)
+    return _all_groups(every_group, frozenset(key for key in chosen if key in of_group), lang)
+
+
+@lru_cache(maxsize=_KEPT)
+def _all_groups(
+    groups: tuple[tuple[str, str, Options], ...], picked: frozenset[str], lang: str
+) -> Markup:
+    of_group = _group_of(groups)
+    ticked: dict[str, set[str]] = {}
+    for key in picked:
+        ticked.setdefault(of_group[key], set()).add(key)
     return Markup(
         "".join(
-            _interest_group(
-                key, name, items, frozenset(k for k, _label in items if k in picked), lang
-            )
+            _interest_group(key, name, _kept(items), frozenset(ticked.get(key, ())), lang)
             for key, name, items in groups
         )
     )
@@ -144,15 +177,18 @@ def week_grid_rows(
     days: Sequence[tuple[str, str]], parts: Sequence[tuple[str, str]], chosen: Collection[str]
 ) -> Markup:
     """The rows of the week's availability table: a check box per day and part of day."""
-    picked = set(chosen)
-    every_part = _kept(parts)
+    return _week_grid(_kept(days), _kept(parts), _ticked(chosen))
+
+
+@lru_cache(maxsize=_KEPT)
+def _week_grid(days: Options, parts: Options, picked: frozenset[str]) -> Markup:
     return Markup(
         "".join(
             _week_row(
                 day,
                 day_name,
-                every_part,
-                frozenset(part for part, _name in every_part if f"{day}-{part}" in picked),
+                parts,
+                frozenset(part for part, _name in parts if f"{day}-{part}" in picked),
             )
             for day, day_name in days
         )
