@@ -1,4 +1,5 @@
-"""The portal's form fields, each with its label, hint and error tied to it.
+"""The portal's form fields, each with its label, hint and error tied to it, and the
+summary of a form's mistakes.
 
 Every field shows its hint and its error next to it, joined to the field with
 ``aria-describedby`` and ``aria-invalid`` so that a screen reader reads them with
@@ -57,6 +58,31 @@ def hint_and_error(name: str, errors: Errors, hint: str | None, lang: str) -> Ma
             f"{escape(_(lang, message))}</p>"
         )
     return Markup("\n".join(html))
+
+
+@pass_context
+def error_summary(
+    context: Context, errors: Errors, first_of: Mapping[str, str] | None = None
+) -> Markup:
+    """The form's mistakes at the top, each a link to its field.
+
+    ``first_of`` names the element to go to for a field that is a group of inputs,
+    where that is not ``field-<name>``.
+    """
+    if not errors:
+        return Markup("")
+    lang = context["lang"]
+    links = "\n".join(
+        f'<li><a href="#{escape((first_of or {}).get(name, f"field-{name}"))}">'
+        f"{escape(_(lang, message))}</a></li>"
+        for name, message in errors.items()
+    )
+    return Markup(
+        '<div class="error-summary" role="alert" aria-labelledby="error-summary-title" '
+        'tabindex="-1">\n'
+        f'<h2 id="error-summary-title">{escape(_(lang, "Please look at this first"))}</h2>\n'
+        f"<ul>\n{links}\n</ul>\n</div>"
+    )
 
 
 def _field_class(base: str, name: str, errors: Errors) -> str:
@@ -326,6 +352,7 @@ def birth_date(context: Context, legend: str, hint: str, form: Form, errors: Err
 
 
 GLOBALS = {
+    "error_summary": error_summary,
     "text_field": text_field,
     "textarea": textarea,
     "select_field": select_field,

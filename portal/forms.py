@@ -165,7 +165,8 @@ def _interests(data: FormData, errors: dict[str, str], empty: str) -> tuple[list
         errors["interest_words"] = N_("Please keep your own words under 500 characters.")
     elif not keys and not words:
         errors["interests"] = empty
-    return [key for key in known if key in keys], words
+    chosen = set(keys)
+    return [key for key in known if key in chosen], words
 
 
 def _postcode(data: FormData, errors: dict[str, str]) -> str | None:

@@ -21,6 +21,24 @@ async def test_the_language_switch_remembers_english(portal: TestClient) -> None
     assert '<html lang="en">' in page and "Become a volunteer" in page
 
 
+async def test_each_request_is_answered_in_its_own_language(portal: TestClient) -> None:
+    """Templates are compiled per language: one connection, and people side by side."""
+    import asyncio
+
+    async def page(lang: str) -> str:
+        response = await portal.get("/frivillig", cookies={"connec_lang": lang})
+        return await response.text()
+
+    for lang in ("en", "da", "en"):  # one keep-alive connection, the language changing
+        text = await page(lang)
+        assert f'<html lang="{lang}">' in text
+        assert ("Become an online visiting friend" in text) == (lang == "en")
+        assert ("Bliv online besøgsven" in text) == (lang == "da")
+    pages = await asyncio.gather(*(page(lang) for lang in ["da", "en"] * 10))
+    for lang, text in zip(["da", "en"] * 10, pages, strict=True):
+        assert ("Your name" in text) == (lang == "en") and ("Dit navn" in text) == (lang == "da")
+
+
 async def test_the_language_switch_never_redirects_away(portal: TestClient) -> None:
     response = await portal.get("/sprog/en?next=//evil.example", allow_redirects=False)
     assert response.headers["Location"] == "/"
