@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import timeit
 from pathlib import Path
 
 from rich.console import Console
@@ -258,11 +260,24 @@ def cmd_match_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def reference_ms() -> float:
+    """How long this machine takes for a fixed piece of Python (best of 5), in ms.
+
+    Printed beside benchmark figures: shared virtual machines change speed over the
+    day, and a benchmark's figures move with it.
+    """
+    work = "sorted(str(n * 7919 % 1009) for n in range(20_000))"
+    return min(timeit.repeat(work, number=5, repeat=5)) / 5 * 1000
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.part == "scheduler":
         from bots.scheduler.bench import main as bench
     else:
         from portal.bench import main as bench
+    console.print(
+        f"machine: {os.cpu_count()} cores; reference {reference_ms():.1f} ms (lower is faster)"
+    )
     return int(bench(_settings(args), console) or 0)
 
 
