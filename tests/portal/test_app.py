@@ -49,3 +49,27 @@ async def test_health_and_metrics(portal: TestClient) -> None:
     assert (await (await portal.get("/health")).json()) == {"status": "ok"}
     metrics = await (await portal.get("/metrics")).text()
     assert "connec_portal_pages_total" in metrics
+
+
+async def test_the_portal_process_settles_before_its_first_request(tmp_path) -> None:
+    """Templates compiled in both languages, start-up objects frozen, fair switching."""
+    import gc
+    import sys
+
+    import aiohttp_jinja2
+
+    from portal.main import SWITCH_INTERVAL, settle
+    from tests.portal.conftest import standalone_app
+
+    app = standalone_app(tmp_path)
+    interval = sys.getswitchinterval()
+    try:
+        await settle(app)
+        assert gc.get_freeze_count() > 10_000
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
+        environment = aiohttp_jinja2.get_env(app)
+        compiled = {key[1] for key in environment.cache}  # type: ignore[union-attr]
+        assert {"da/volunteer_sign_up.html", "en/volunteer_sign_up.html"} <= compiled
+    finally:
+        gc.unfreeze()
+        sys.setswitchinterval(interval)
