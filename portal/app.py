@@ -22,6 +22,7 @@ from portal import fields
 from portal.auth import current_viewer
 from portal.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from portal.csrf import csrf_middleware
+from portal.i18n import _
 from portal.keys import (
     ACCOUNTS,
     CLOCK,
@@ -106,7 +107,7 @@ def _jinja_environment(app: web.Application) -> jinja2.Environment:
     app[aiohttp_jinja2.APP_KEY] = env
 
     def gettext(context: Any, message: str, **values: Any) -> str:
-        text = translations(context["lang"], "portal").gettext(message)
+        text = _(context["lang"], message)
         return text % values if values else text
 
     def ngettext(context: Any, singular: str, plural: str, n: int, **values: Any) -> str:

@@ -98,6 +98,29 @@ def _required(required: bool) -> str:
     return ' required aria-required="true"' if required else ""
 
 
+def _field_start(
+    name: str, label: str, hint: str | None, required: bool, errors: Errors, lang: str
+) -> str:
+    """A one-input field's opening: its box, its label, its hint and error."""
+    return (
+        f'<div class="{_field_class("field", name, errors)}">\n'
+        f"{_label(name, label, required, lang)}\n"
+        f"{hint_and_error(name, errors, hint, lang)}\n"
+    )
+
+
+def _fieldset_start(
+    name: str, base: str, legend: str, hint: str | None, errors: Errors, lang: str
+) -> str:
+    """A group of inputs' opening: the fieldset (class ``base``), legend, hint and error."""
+    return (
+        f'<fieldset id="field-{escape(name)}" class="{_field_class(base, name, errors)}"'
+        f"{described_by(name, errors, hint, invalid=False)}>\n"
+        f"<legend>{escape(legend)}</legend>\n"
+        f"{hint_and_error(name, errors, hint, lang)}\n"
+    )
+
+
 @lru_cache(maxsize=_KEPT)
 def _text_frame(
     name: str,
@@ -116,9 +139,7 @@ def _text_frame(
     if inputmode:
         extra += f' inputmode="{escape(inputmode)}"'
     before = (
-        f'<div class="{_field_class("field", name, errors)}">\n'
-        f"{_label(name, label, required, lang)}\n"
-        f"{hint_and_error(name, errors, hint, lang)}\n"
+        f"{_field_start(name, label, hint, required, errors, lang)}"
         f'<input id="field-{escape(name)}" name="{escape(name)}" type="{escape(type)}" '
         f'class="{escape(size_class)}" value="'
     )
@@ -164,9 +185,7 @@ def _textarea_frame(
 ) -> tuple[str, str]:
     errors = {name: error} if error else {}
     before = (
-        f'<div class="{_field_class("field", name, errors)}">\n'
-        f"{_label(name, label, required, lang)}\n"
-        f"{hint_and_error(name, errors, hint, lang)}\n"
+        f"{_field_start(name, label, hint, required, errors, lang)}"
         f'<textarea id="field-{escape(name)}" name="{escape(name)}" rows="{escape(rows)}"'
         f"{_required(required)}{described_by(name, errors, hint)}>"
     )
@@ -197,9 +216,7 @@ def _select_frame(
 ) -> tuple[str, str]:
     errors = {name: error} if error else {}
     before = (
-        f'<div class="{_field_class("field", name, errors)}">\n'
-        f"{_label(name, label, required, lang)}\n"
-        f"{hint_and_error(name, errors, hint, lang)}\n"
+        f"{_field_start(name, label, hint, required, errors, lang)}"
         f'<select id="field-{escape(name)}" name="{escape(name)}"{_required(required)}'
         f"{described_by(name, errors, hint)}>\n"
     )
@@ -229,13 +246,7 @@ def _group_frame(
 ) -> tuple[str, str]:
     errors = {name: error} if error else {}
     base = "field choices columns" if columns else "field choices"
-    before = (
-        f'<fieldset id="field-{escape(name)}" class="{_field_class(base, name, errors)}"'
-        f"{described_by(name, errors, hint, invalid=False)}>\n"
-        f"<legend>{escape(legend)}</legend>\n"
-        f"{hint_and_error(name, errors, hint, lang)}\n"
-    )
-    return before, "\n</fieldset>"
+    return _fieldset_start(name, base, legend, hint, errors, lang), "\n</fieldset>"
 
 
 @pass_context
@@ -286,10 +297,7 @@ def availability_grid(
     """The week as a table: a check box for each day and part of the day."""
     headings = "".join(f'<th scope="col">{escape(part_name)}</th>' for _part, part_name in parts)
     return Markup(
-        f'<fieldset id="field-availability" class="{_field_class("field", "availability", errors)}"'
-        f"{described_by('availability', errors, hint, invalid=False)}>\n"
-        f"<legend>{escape(legend)}</legend>\n"
-        f"{hint_and_error('availability', errors, hint, context['lang'])}\n"
+        f"{_fieldset_start('availability', 'field', legend, hint, errors, context['lang'])}"
         f'<table class="week-grid">\n<thead>\n<tr><td></td>{headings}</tr>\n</thead>\n'
         f"<tbody>\n{week_grid_rows(days, parts, form.get('availability', []))}\n</tbody>\n"
         "</table>\n</fieldset>"
@@ -309,18 +317,14 @@ def interests_picker(
 ) -> Markup:
     """The interests in folding groups, then a field for interests in one's own words."""
     lang = context["lang"]
+    words = "interest_words"
+    before, after = _textarea_frame(
+        words, words_label, words_hint, False, 3, errors.get(words), lang
+    )
     return Markup(
-        f'<fieldset id="field-interests" class="{_field_class("field", "interests", errors)}"'
-        f"{described_by('interests', errors, hint, invalid=False)}>\n"
-        f"<legend>{escape(legend)}</legend>\n"
-        f"{hint_and_error('interests', errors, hint, lang)}\n"
+        f"{_fieldset_start('interests', 'field', legend, hint, errors, lang)}"
         f"{interest_groups(groups, form.get('interests', []), lang)}\n"
-        f'<div class="{_field_class("field", "interest_words", errors)}">\n'
-        f"{_label('interest_words', words_label, False, lang)}\n"
-        f"{hint_and_error('interest_words', errors, words_hint, lang)}\n"
-        f'<textarea id="field-interest_words" name="interest_words" rows="3"'
-        f"{described_by('interest_words', errors, words_hint)}>"
-        f"{escape(form.get('interest_words', ''))}</textarea>\n</div>\n</fieldset>"
+        f"{before}{escape(form.get(words, ''))}{after}\n</fieldset>"
     )
 
 
@@ -343,10 +347,7 @@ def birth_date(context: Context, legend: str, hint: str, form: Form, errors: Err
         for name, word, size, autocomplete in _DATE_PARTS
     )
     return Markup(
-        f'<fieldset id="field-birth_date" class="{_field_class("field date", "birth_date", errors)}"'
-        f"{described_by('birth_date', errors, hint, invalid=False)}>\n"
-        f"<legend>{escape(legend)}</legend>\n"
-        f"{hint_and_error('birth_date', errors, hint, lang)}\n"
+        f"{_fieldset_start('birth_date', 'field date', legend, hint, errors, lang)}"
         f'<div class="date-parts">\n{parts}\n</div>\n</fieldset>'
     )
 
