@@ -330,11 +330,7 @@ async def _decide_volunteer(ctx: MessageContext, key: str, *, already: str) -> N
 )
 async def approve_proposal_command(ctx: MessageContext) -> None:
     """`!godkend-forslag 7`."""
-    refs = _references(ctx, people=0, number=True)
-    if refs.number is None:
-        await _usage(ctx, "approve-proposal")
-        return
-    await _ask_about_proposal(ctx, "approve-proposal", refs.number)
+    await _proposal_command(ctx, "approve-proposal")
 
 
 @COMMANDS.command(
@@ -348,11 +344,7 @@ async def approve_proposal_command(ctx: MessageContext) -> None:
 )
 async def reject_proposal_command(ctx: MessageContext) -> None:
     """`!afvis-forslag 7`."""
-    refs = _references(ctx, people=0, number=True)
-    if refs.number is None:
-        await _usage(ctx, "reject-proposal")
-        return
-    await _ask_about_proposal(ctx, "reject-proposal", refs.number)
+    await _proposal_command(ctx, "reject-proposal")
 
 
 @COMMANDS.command(
@@ -1154,6 +1146,15 @@ async def _person_state_command(ctx: MessageContext, key: str, *, want: str) -> 
         params={"person_id": person.id},
         what={"person": view},
     )
+
+
+async def _proposal_command(ctx: MessageContext, key: str) -> None:
+    """`!godkend-forslag 7` and `!afvis-forslag 7`: the number, or how to write it."""
+    refs = _references(ctx, people=0, number=True)
+    if refs.number is None:
+        await _usage(ctx, key)
+        return
+    await _ask_about_proposal(ctx, key, refs.number)
 
 
 async def _ask_about_proposal(ctx: MessageContext, key: str, number: int) -> None:

@@ -31,6 +31,20 @@ async def _person(runtime: BotRuntime, matrix_id: str) -> Person | None:
         return await session.scalar(select(Person).where(Person.matrix_id == matrix_id))
 
 
+async def _profile_owner(ctx: MessageContext) -> Person | None:
+    """The sender, if they have a profile to see or change; else answered, and None.
+
+    A message that answers an open intake question is taken as that answer instead.
+    """
+    if await intake.answered_instead(ctx):
+        return None
+    person = await _person(ctx.runtime, ctx.sender)
+    if person is None or person.role not in MATCHABLE_ROLES:
+        await ctx.reply("profile_unknown.html", staff=person is not None)
+        return None
+    return person
+
+
 def _matchable(person: Person | None) -> bool:
     return person is not None and person.role in MATCHABLE_ROLES and person.profile_complete
 
@@ -44,11 +58,8 @@ def _matchable(person: Person | None) -> bool:
 )
 async def show_profile(ctx: MessageContext) -> None:
     """``!profil``: the profile in words, and how to change it."""
-    if await intake.answered_instead(ctx):
-        return
-    person = await _person(ctx.runtime, ctx.sender)
-    if person is None or person.role not in MATCHABLE_ROLES:
-        await ctx.reply("profile_unknown.html", staff=person is not None)
+    person = await _profile_owner(ctx)
+    if person is None:
         return
     await ctx.reply(
         "profile_show.html",
@@ -71,11 +82,8 @@ async def show_profile(ctx: MessageContext) -> None:
 )
 async def edit_profile(ctx: MessageContext) -> None:
     """``!ret``: the parts one can change; ``!ret tider``: change that part."""
-    if await intake.answered_instead(ctx):
-        return
-    person = await _person(ctx.runtime, ctx.sender)
-    if person is None or person.role not in MATCHABLE_ROLES:
-        await ctx.reply("profile_unknown.html", staff=person is not None)
+    person = await _profile_owner(ctx)
+    if person is None:
         return
     if await intake.has_open_intake(ctx.runtime, ctx.sender) or not person.profile_complete:
         await ctx.reply("profile_finish_intake.html")
