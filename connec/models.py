@@ -362,3 +362,56 @@ class AuditEntry(Base):
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class OutboxMessage(Base):
+    """A message a bot means for people, kept until one of them can read it.
+
+    waiting -> sent | cancelled. Written before it is sent, and sent with its
+    deterministic transaction ID, so a crash between the two never sends it twice.
+    A message waits while a reader has no device yet: megolm can only encrypt for
+    devices that exist, so it goes out when the first one appears (DESIGN, "Encrypted
+    for someone"). ``readers`` lists who must be able to read it; null means anyone in
+    the room but the bots (the coordinators' room). ``subjects`` lists whom it names or
+    describes, so erasure finds every word a bot said about a person.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("bot", "txn"),
+        Index("ix_outbox_waiting", "bot", "state", "room_id"),
+        Index("ix_outbox_event", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot: Mapped[str] = mapped_column(String(32))
+    room_id: Mapped[str] = mapped_column(String(255))
+    txn: Mapped[str] = mapped_column(String(64))
+    readers: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    subjects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What the message is part of, e.g. "proposal:12:a": how a later answer or a
+    # re-asked question on a new device finds its way back to it.
+    ref: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    content: Mapped[dict[str, object]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Past this, a message still waiting is no use (a reminder for a visit that is over).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class SeenDevice(Base):
+    """A device of a person a bot has seen, so a new one is known as new.
+
+    A person's first devices get what waited for them; a device added later gets
+    the questions still open for them asked again (its keys cannot open older
+    messages).
+    """
+
+    __tablename__ = "seen_devices"
+
+    bot: Mapped[str] = mapped_column(String(32), primary_key=True)
+    matrix_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

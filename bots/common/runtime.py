@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,11 +25,20 @@ from sqlalchemy import delete, select
 from bots.common import metrics
 from bots.common.commands import CommandTable, Invocation, Permission, Where
 from bots.common.messages import Messages
+from bots.common.outbox import WORKER as OUTBOX_WORKER
+from bots.common.outbox import Outbox
 from bots.common.permissions import is_coordinator
 from connec.clock import Clock, SystemClock
 from connec.db import Database
 from connec.i18n import normalise_language
-from connec.models import BotSyncState, DeploymentFact, DirectRoom, HandledEvent, Person
+from connec.models import (
+    BotSyncState,
+    DeploymentFact,
+    DirectRoom,
+    HandledEvent,
+    Person,
+    SeenDevice,
+)
 from connec.provision import FACT_COORDINATORS_ROOM, BotCredentials, credentials_path
 from connec.secrets import load_secrets
 from connec.settings import Settings
@@ -113,6 +122,10 @@ class Bot:
     async def on_direct_room_opened(self, runtime: BotRuntime, room_id: str, person: str) -> None:
         """The bot opened a direct room with someone; its first words go here."""
 
+    async def on_new_device(self, runtime: BotRuntime, person: str, device_ids: list[str]) -> None:
+        """Someone signed in on a device beside those seen before. Its keys cannot open
+        older messages: ask again, on it, whatever still waits for their answer."""
+
     async def on_start(self, runtime: BotRuntime) -> None:
         """After login and the first sync: resume unfinished work, start timers."""
 
@@ -133,6 +146,12 @@ class BotRuntime:
         self.clock = clock or SystemClock()
         self.bot_settings = getattr(settings, bot.name)
         self.user_id = settings.user_id(self.bot_settings.localpart)
+        self.bot_ids = frozenset(
+            {
+                settings.user_id(settings.matchmaker.localpart),
+                settings.user_id(settings.scheduler.localpart),
+            }
+        )
         self.folder = settings.paths.bot(bot.name)
         self.db = Database(settings.db_url)
         self.ready = asyncio.Event()
@@ -144,6 +163,8 @@ class BotRuntime:
         self._direct_locks: dict[str, asyncio.Lock] = {}
         self._handling = False
         self._ignore_before: datetime | None = None
+        self._keys_lock = asyncio.Lock()
+        self.outbox = Outbox(self)
 
     # Lifecycle ---------------------------------------------------------------
 
@@ -154,6 +175,7 @@ class BotRuntime:
             await self._load_facts()
             await self._first_sync()
             await self._ensure_cross_signed()
+            self.spawn_worker(OUTBOX_WORKER, self.outbox.deliver_all, every_s=30)
             await self.bot.on_start(self)
             self.ready.set()
             metrics.READY.labels(self.bot.name).set(1)
@@ -319,6 +341,10 @@ class BotRuntime:
             state = await session.get(BotSyncState, self.bot.name)
             assert state is not None
             state.next_batch = response.next_batch
+        if self.outbox.waiting:
+            # The batch may have brought what a waiting message needed: its room,
+            # its reader's invite or join.
+            self.wake(OUTBOX_WORKER)
         metrics.SYNCS.labels(self.bot.name).inc()
         metrics.LAST_SYNC.labels(self.bot.name).set_to_current_time()
 
@@ -329,10 +355,78 @@ class BotRuntime:
         await client.send_to_device_messages()
         if client.should_upload_keys:
             await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
+        await self.query_keys()
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
+
+    async def query_keys(self) -> None:
+        """Learn the devices of the people nio marked (a change in sync, a new member,
+        someone a waiting message is for), and act on devices new to this bot."""
+        assert self.client is not None
+        async with self._keys_lock:
+            if not self.client.should_query_keys:
+                return
+            response = await self.client.keys_query()
+        if isinstance(response, nio.KeysQueryResponse) and response.changed:
+            await self._devices_changed(set(response.changed))
+
+    async def _devices_changed(self, users: set[str]) -> None:
+        """A person's first devices let what waited for them go out; a device beside
+        those seen before gets their open questions again."""
+        assert self.client is not None
+        current = {
+            user: {d.id for d in self.client.device_store.active_user_devices(user)}
+            for user in users - self.bot_ids
+        }
+        current = {user: devices for user, devices in current.items() if devices}
+        if not current:
+            return
+        now = self.clock.now()
+        first: set[str] = set()
+        added: dict[str, list[str]] = {}
+        async with self.db.session() as session:
+            seen: dict[str, set[str]] = {}
+            for user, device in (
+                await session.execute(
+                    select(SeenDevice.matrix_id, SeenDevice.device_id).where(
+                        SeenDevice.bot == self.bot.name, SeenDevice.matrix_id.in_(current)
+                    )
+                )
+            ).all():
+                seen.setdefault(user, set()).add(device)
+            for user, devices in current.items():
+                new = devices - seen.get(user, set())
+                if not new:
+                    continue
+                if user in seen:
+                    added[user] = sorted(new)
+                else:
+                    first.add(user)
+                    session.add_all(
+                        SeenDevice(bot=self.bot.name, matrix_id=user, device_id=d, seen_at=now)
+                        for d in new
+                    )
+        if first:
+            self.outbox.forget_lookups(first)
+            self.wake(OUTBOX_WORKER)
+        for user, device_ids in added.items():
+            log.info("new device", extra={"bot": self.bot.name, "user_id": user})
+            self.spawn(self._welcome_device(user, device_ids), "new device")
+
+    async def _welcome_device(self, user: str, devices: list[str]) -> None:
+        """Ask again on a new device, then remember it (a crash in between asks again,
+        with the same transaction IDs)."""
+        await self.bot.on_new_device(self, user, devices)
+        async with self.db.session() as session:
+            for device in devices:
+                await session.merge(
+                    SeenDevice(
+                        bot=self.bot.name,
+                        matrix_id=user,
+                        device_id=device,
+                        seen_at=self.clock.now(),
+                    )
+                )
 
     # Handling a batch ----------------------------------------------------------
 
@@ -608,18 +702,64 @@ class BotRuntime:
                     greeted_at=self.clock.now(),
                 )
             )
-        await self.wait_for_room(response.room_id)
-        await self.wait_for_member(response.room_id, matrix_id)
+        # What the bot says first waits in the outbox until the person can read it.
         await self.bot.on_direct_room_opened(self, response.room_id, matrix_id)
         return response.room_id
 
     async def send_direct(
-        self, matrix_id: str, template: str, *, txn: str, **values: Any
+        self,
+        matrix_id: str,
+        template: str,
+        *,
+        txn: str,
+        ref: str | None = None,
+        subjects: Iterable[str] = (),
+        expires_at: datetime | None = None,
+        **values: Any,
     ) -> str | None:
-        """A private message to a person, in their language (from background tasks)."""
+        """A private message to a person, in their language, sent when they can read it.
+
+        Answers the event ID when it went out at once; None when it waits for the
+        person's first device (see ``outbox.py``).
+        """
         room_id = await self.ensure_direct_room(matrix_id)
-        return await self.send(
-            room_id, template, await self.language_of(matrix_id), txn=txn, **values
+        return await self.post(
+            room_id,
+            template,
+            await self.language_of(matrix_id),
+            txn=txn,
+            readers=[matrix_id],
+            subjects=[matrix_id, *subjects],
+            ref=ref,
+            expires_at=expires_at,
+            **values,
+        )
+
+    async def post(
+        self,
+        room_id: str,
+        template: str,
+        lang: str | None,
+        *,
+        txn: str,
+        readers: list[str] | None,
+        subjects: Iterable[str] = (),
+        ref: str | None = None,
+        expires_at: datetime | None = None,
+        mentions: list[str] | None = None,
+        **values: Any,
+    ) -> str | None:
+        """A message the bot starts on its own, kept until ``readers`` can read it
+        (None: anyone in the room but the bots). Answers the event ID when it went out
+        at once."""
+        return await self.outbox.post(
+            room_id,
+            self.render(template, lang, mentions=mentions, **values),
+            txn=txn,
+            readers=readers,
+            subjects=subjects,
+            ref=ref,
+            expires_at=expires_at,
         )
 
     async def wait_for_room(self, room_id: str, wait_s: float = 30.0) -> None:
@@ -686,8 +826,11 @@ class BotRuntime:
                     await step()
                 except Exception:
                     log.exception("worker step failed", extra={"bot": self.bot.name, "part": name})
+                # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a
+                # cancellation that meets a wake-up, and the worker outlives its bot.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=every_s)
+                    async with asyncio.timeout(every_s):
+                        await wake.wait()
                 wake.clear()
 
         self.spawn(loop(), name)
@@ -714,20 +857,34 @@ class BotRuntime:
         mentions: list[str] | None = None,
         **values: Any,
     ) -> str | None:
-        """The one send helper: a template, in a language, with a deterministic txn ID."""
-        assert self.client is not None
+        """A reply, sent now: a template, in a language, with a deterministic txn ID.
+
+        For answering someone who just wrote (they are there, on a device). What the
+        bot starts on its own goes through :meth:`post`.
+        """
+        return await self.send_content(
+            room_id, self.render(template, lang, mentions=mentions, **values), txn=txn
+        )
+
+    def render(
+        self, template: str, lang: str | None, *, mentions: list[str] | None = None, **values: Any
+    ) -> dict[str, Any]:
+        """A message's content: the template's HTML and its plain twin."""
         body, markup = self.bot.messages.render(template, lang, **values)
-        content: dict[str, Any] = {
+        return {
             "msgtype": "m.text",
             "body": body,
             "format": "org.matrix.custom.html",
             "formatted_body": markup,
             "m.mentions": {"user_ids": mentions or []},
         }
-        if self.client.should_query_keys:
-            # Know every member's devices (also the invited) before encrypting for them.
-            with contextlib.suppress(nio.LocalProtocolError):
-                await self.client.keys_query()
+
+    async def send_content(self, room_id: str, content: dict[str, Any], *, txn: str) -> str | None:
+        """The one way a message reaches Synapse, with a deterministic txn ID."""
+        assert self.client is not None
+        # Know every member's devices (also the invited) before encrypting for them.
+        with contextlib.suppress(nio.LocalProtocolError):
+            await self.query_keys()
         response = await self.client.room_send(
             room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
         )

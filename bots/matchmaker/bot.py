@@ -75,6 +75,10 @@ class Matchmaker(Bot):
         await welcome.say_welcome(runtime, room_id, person)
         await intake.after_greeting(runtime, room_id, person, await runtime.language_of(person))
 
+    async def on_new_device(self, runtime: BotRuntime, person: str, device_ids: list[str]) -> None:
+        await proposals.ask_again(runtime, person, device_ids)
+        await intake.ask_again(runtime, person, device_ids)
+
     async def on_start(self, runtime: BotRuntime) -> None:
         await intake.on_start(runtime)
         await proposals.on_start(runtime)

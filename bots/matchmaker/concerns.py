@@ -152,18 +152,22 @@ async def alert_coordinators(
     *,
     txn: str,
 ) -> bool:
-    """Post the concern in the coordinators' room; True when it is there."""
+    """Post the concern in the coordinators' room; True when it is posted (it goes out
+    when a coordinator can read it)."""
     room_id = runtime.coordinators_room_id
     if room_id is None:
         log.error("no coordinators' room to alert", extra={"bot": runtime.bot.name})
         return False
     lang = runtime.settings.language
     resolved = COMMANDS.find("resolved")
-    event_id = await runtime.send(
+    # Kept in the outbox until a coordinator has a device to read it on.
+    event_id = await runtime.post(
         room_id,
         "concern_alert.html",
         lang,
         txn=txn,
+        readers=None,
+        subjects=[reporter_id, *(m.other_id for m in matches)],
         number=concern.id,
         name=reporter.display_name if reporter and reporter.display_name else reporter_id,
         matrix_id=reporter_id,
@@ -172,8 +176,6 @@ async def alert_coordinators(
         text=concern.text,
         resolved_word=resolved[0].name(lang) if resolved else "resolved",
     )
-    if event_id is None:
-        return False
     async with runtime.db.session() as session:
         subject = f"concern:{concern.id}"
         known = await session.scalar(

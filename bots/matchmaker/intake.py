@@ -376,6 +376,21 @@ async def open_state(runtime: BotRuntime, matrix_id: str) -> steps.State | None:
         return steps.State.from_json(row.data) if row is not None and _is_open(row) else None
 
 
+async def ask_again(runtime: BotRuntime, matrix_id: str, device_ids: list[str]) -> None:
+    """Someone signed in on a new device mid-intake: the question they are on, again."""
+    state = await open_state(runtime, matrix_id)
+    if state is None:
+        return
+    question = steps.question(state, await runtime.language_of(matrix_id))
+    await runtime.send_direct(
+        matrix_id,
+        "asked_again.html",
+        txn=txn_id("intake-again", matrix_id, state.step, *device_ids),
+        question=question.template,
+        **question.values,
+    )
+
+
 async def has_open_intake(runtime: BotRuntime, matrix_id: str) -> bool:
     """Whether the person is in the middle of their intake (not put aside)."""
     state = await open_state(runtime, matrix_id)
@@ -421,11 +436,13 @@ async def after_greeting(runtime: BotRuntime, room_id: str, matrix_id: str, lang
     async with runtime.db.session() as session:
         person = await _person(session, matrix_id)
     if _needs_intake(person):
-        await runtime.send(
+        await runtime.post(
             room_id,
             "intake_invitation.html",
             lang,
             txn=txn_id("intake-invitation", room_id),
+            readers=[matrix_id],
+            subjects=[matrix_id],
             put_aside=False,
         )
 

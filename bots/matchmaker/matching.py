@@ -184,7 +184,9 @@ async def _rounds(runtime: Any) -> None:
     soon = runtime.settings.matching.after_new_person_seconds
     while True:
         try:
-            await asyncio.wait_for(requested.wait(), timeout=every)
+            # asyncio.timeout: wait_for can swallow a cancellation in Python 3.11.
+            async with asyncio.timeout(every):
+                await requested.wait()
             await asyncio.sleep(soon)  # let a burst of changes settle into one round
         except TimeoutError:
             pass

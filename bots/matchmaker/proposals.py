@@ -18,6 +18,7 @@ from typing import Any
 
 import nio
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.common.commands import Where, fold
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
@@ -49,6 +50,8 @@ NO_WORDS = {"nej", "no", "n", "2", "nejtak", "nej tak", "no thanks", "👎", "�
 YES_REACTIONS = {"👍", "✅", "✔️", "👍️", "😀", "❤️"}
 NO_REACTIONS = {"👎", "❌", "✖️"}
 WORKER = "proposal delivery"
+REF = "proposal"
+SUGGESTION_REF = "suggestion"
 
 
 def answer_word(text: str) -> str | None:
@@ -195,15 +198,22 @@ async def on_reaction(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.Reac
     answer = answer_reaction(event.key)
     if answer is None:
         return False
+    # The question itself, or its reminder, or the question asked again on a new device.
+    ref = await runtime.outbox.ref_of(event.reacts_to)
     async with runtime.db.session() as session:
-        proposal = await session.scalar(
-            select(Proposal).where(
-                (Proposal.a_event_id == event.reacts_to) | (Proposal.b_event_id == event.reacts_to)
+        if ref is not None and ref.startswith(f"{REF}:"):
+            _, number, side = ref.split(":")
+            proposal = await session.get(Proposal, int(number))
+        else:
+            proposal = await session.scalar(
+                select(Proposal).where(
+                    (Proposal.a_event_id == event.reacts_to)
+                    | (Proposal.b_event_id == event.reacts_to)
+                )
             )
-        )
+            side = "a" if proposal is not None and proposal.a_event_id == event.reacts_to else "b"
         if proposal is None:
             return False
-        side = "a" if proposal.a_event_id == event.reacts_to else "b"
         person = await session.get(Person, getattr(proposal, f"{side}_id"))
     if person is None or person.matrix_id != event.sender:
         return False
@@ -285,21 +295,75 @@ async def _tell(runtime: BotRuntime, matrix_id: str, template: str, txn: str) ->
 # Delivery -------------------------------------------------------------------------------
 
 
+def ref(proposal_id: int, side: str) -> str:
+    """What the question to one side is part of, in the outbox."""
+    return f"{REF}:{proposal_id}:{side}"
+
+
+async def record_question(session: AsyncSession, ref: str, event_id: str) -> None:
+    """The question went out: from now on its answer is awaited (set once; a reminder
+    or a repeat on a new device keeps the first)."""
+    _, number, side = ref.split(":")
+    proposal = await session.get(Proposal, int(number))
+    if proposal is not None and getattr(proposal, f"{side}_event_id") is None:
+        setattr(proposal, f"{side}_event_id", event_id)
+
+
 async def _ask(
-    runtime: BotRuntime, proposal: Proposal, side: str, me: Person, other: Person, *, reminder: bool
-) -> str | None:
+    runtime: BotRuntime,
+    proposal: Proposal,
+    side: str,
+    me: Person,
+    other: Person,
+    *,
+    kind: str = "proposal",
+    txn: str | None = None,
+) -> None:
+    """Ask one side (``kind``: the question, its reminder, or again on a new device).
+
+    The question waits in the outbox until the person has a device to read it on.
+    """
     lang = await runtime.language_of(me.matrix_id)
-    values = {
+    values: dict[str, Any] = {
         "name": first_name(other),
         "age_band": age_band(other.birth_year, runtime.clock.now().year),
         "role": other.role,
         "about": other.about,
         "reasons": explain(reasons_of(proposal), lang),
-        "reminder": reminder,
+        "reminder": kind == "proposal-reminder",
     }
-    kind = "proposal-reminder" if reminder else "proposal"
-    return await runtime.send_direct(
-        me.matrix_id, "proposal.html", txn=txn_id(kind, str(proposal.id), side), **values
+    if kind == "proposal-again":
+        values["question"], template = "proposal.html", "asked_again.html"
+    else:
+        template = "proposal.html"
+    await runtime.send_direct(
+        me.matrix_id,
+        template,
+        txn=txn or txn_id(kind, str(proposal.id), side),
+        ref=ref(proposal.id, side),
+        subjects=[other.matrix_id],
+        **values,
+    )
+
+
+async def ask_again(runtime: BotRuntime, matrix_id: str, device_ids: list[str]) -> None:
+    """Someone signed in on a new device: their open question, asked again there."""
+    found = await _open_for(runtime, matrix_id)
+    if found is None:
+        return
+    me, proposal, side = found
+    async with runtime.db.session() as session:
+        other = await session.get(Person, getattr(proposal, f"{'b' if side == 'a' else 'a'}_id"))
+    if other is None:
+        return
+    await _ask(
+        runtime,
+        proposal,
+        side,
+        me,
+        other,
+        kind="proposal-again",
+        txn=txn_id("proposal-again", str(proposal.id), side, *device_ids),
     )
 
 
@@ -339,18 +403,18 @@ async def deliver_once(runtime: BotRuntime) -> None:
             continue
         for side, me, other in (("a", a, b), ("b", b, a)):
             if getattr(proposal, f"{side}_event_id") is None:
-                event_id = await _ask(runtime, proposal, side, me, other, reminder=False)
-                if event_id:
-                    async with runtime.db.session() as session:
-                        row = await session.get(Proposal, proposal.id)
-                        if row is not None:
-                            setattr(row, f"{side}_event_id", event_id)
+                # Posting again is harmless: one row per transaction ID.
+                await _ask(runtime, proposal, side, me, other)
         if proposal.reminded_at is None and now >= asked_at + timedelta(
             hours=settings.remind_after_hours
         ):
             for side, me, other in (("a", a, b), ("b", b, a)):
-                if getattr(proposal, f"{side}_answer") is None:
-                    await _ask(runtime, proposal, side, me, other, reminder=True)
+                # Only who has had the question and not answered: someone who has
+                # not signed in yet gets the question, not a reminder on top of it.
+                if getattr(proposal, f"{side}_answer") is None and getattr(
+                    proposal, f"{side}_event_id"
+                ):
+                    await _ask(runtime, proposal, side, me, other, kind="proposal-reminder")
             async with runtime.db.session() as session:
                 row = await session.get(Proposal, proposal.id)
                 if row is not None:
@@ -360,21 +424,27 @@ async def deliver_once(runtime: BotRuntime) -> None:
 async def _suggest(runtime: BotRuntime, proposal: Proposal, a: Person, b: Person) -> None:
     assert runtime.coordinators_room_id is not None
     lang = runtime.settings.language
-    event_id = await runtime.send(
+    await runtime.post(
         runtime.coordinators_room_id,
         "proposal_suggested.html",
         lang,
         txn=txn_id("proposal-suggested", str(proposal.id)),
+        readers=None,
+        subjects=[a.matrix_id, b.matrix_id],
+        ref=f"{SUGGESTION_REF}:{proposal.id}",
         number=proposal.id,
         a=a,
         b=b,
         score=f"{proposal.score:.1f}",
         reasons=explain(reasons_of(proposal), lang),
     )
-    async with runtime.db.session() as session:
-        row = await session.get(Proposal, proposal.id)
-        if row is not None:
-            row.coordinator_event_id = event_id
+
+
+async def record_suggestion(session: AsyncSession, ref: str, event_id: str) -> None:
+    """The suggestion is in the coordinators' room: a ✅ or ❌ on it decides."""
+    proposal = await session.get(Proposal, int(ref.split(":")[1]))
+    if proposal is not None:
+        proposal.coordinator_event_id = event_id
 
 
 async def _expire(
@@ -385,6 +455,8 @@ async def _expire(
         if row is None or row.state != "asked":
             return
         row.state, row.decided_at = "expired", now
+    # A question still waiting for someone to sign in is no use now.
+    await runtime.outbox.cancel([ref(proposal.id, "a"), ref(proposal.id, "b")])
     # Only those who said yes are told it lapsed; nobody learns who did not answer.
     for side, person in (("a", a), ("b", b)):
         if getattr(proposal, f"{side}_answer") == "yes":
@@ -397,4 +469,6 @@ async def _expire(
 
 
 async def on_start(runtime: BotRuntime) -> None:
+    runtime.outbox.on_sent(REF, record_question)
+    runtime.outbox.on_sent(SUGGESTION_REF, record_suggestion)
     runtime.spawn_worker(WORKER, lambda: deliver_once(runtime), every_s=30)

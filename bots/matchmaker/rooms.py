@@ -218,7 +218,8 @@ async def invite(runtime: BotRuntime, match_id: int) -> None:
 
 
 async def introduce(runtime: BotRuntime, match_id: int) -> None:
-    """Step invited -> introduced: a warm ice-breaker built from what they share."""
+    """Step invited -> introduced: a warm ice-breaker built from what they share,
+    posted now and sent when both people can read it."""
     assert runtime.client is not None
     loaded = await _load(runtime, match_id)
     if loaded is None:
@@ -226,11 +227,6 @@ async def introduce(runtime: BotRuntime, match_id: int) -> None:
     match, a, b, reasons = loaded
     if match.state != "invited" or match.room_id is None:
         return
-    await runtime.wait_for_room(match.room_id)
-    # The invites must be in the room's state, so the message is encrypted for both
-    # people's devices too.
-    for person in (a, b):
-        await runtime.wait_for_member(match.room_id, person.matrix_id)
     lang = runtime.settings.language
     messages = runtime.bot.messages
     shared = shared_interest_names(reasons, lang)
@@ -242,11 +238,14 @@ async def introduce(runtime: BotRuntime, match_id: int) -> None:
         question = messages.gettext(
             lang, "Here is something to start with: tell each other about a good day you remember."
         )
-    await runtime.send(
+    # Waits in the outbox until both have a device: the first words are for both.
+    await runtime.post(
         match.room_id,
         "visit_icebreaker.html",
         lang,
         txn=txn_id("icebreaker", str(match_id)),
+        readers=[a.matrix_id, b.matrix_id],
+        subjects=[a.matrix_id, b.matrix_id],
         mentions=[a.matrix_id, b.matrix_id],
         a=first_name(a),
         b=first_name(b),
@@ -309,11 +308,12 @@ async def end_match(runtime: BotRuntime, match: Match, by: str, reason: str | No
         )
         room_id = row.room_id
     if room_id:
-        await runtime.send(
+        await runtime.post(
             room_id,
             "visit_ended.html",
             runtime.settings.language,
             txn=txn_id("ended", str(match.id)),
+            readers=None,
         )
     for person in (a, b):
         if person is not None:

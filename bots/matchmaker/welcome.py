@@ -45,12 +45,15 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
 
 
 async def say_welcome(runtime: BotRuntime, room_id: str, matrix_id: str) -> None:
-    """The first words in a direct room the matchmaker opened, before anything else."""
-    await runtime.send(
+    """The first words in a direct room the matchmaker opened, before anything else;
+    they wait until the person has signed in somewhere."""
+    await runtime.post(
         room_id,
         "welcome.html",
         await runtime.language_of(matrix_id),
         txn=txn_id("welcome", matrix_id),
+        readers=[matrix_id],
+        subjects=[matrix_id],
     )
 
 

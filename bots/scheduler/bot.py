@@ -19,7 +19,16 @@ import nio
 from bots.common.commands import Where, declare_help
 from bots.common.messages import Messages
 from bots.common.runtime import Bot, BotRuntime, MessageContext
-from bots.scheduler import booking, calendar, conversations, reminders, silence, wellbeing
+from bots.scheduler import (
+    booking,
+    calendar,
+    checkin,
+    conversations,
+    dialogue,
+    reminders,
+    silence,
+    wellbeing,
+)
 from bots.scheduler.reminders import Timer
 from bots.scheduler.table import COMMANDS
 
@@ -60,6 +69,17 @@ class Scheduler(Bot):
         self, runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent
     ) -> None:
         await booking.on_reaction(runtime, room, event)
+
+    async def on_new_device(self, runtime: BotRuntime, person: str, device_ids: list[str]) -> None:
+        """The question of the conversation the person is in, asked again on the new device."""
+        async with runtime.db.session() as session:
+            talking = await dialogue.current(session, person)
+        if talking is None:
+            return
+        if talking.kind == dialogue.CHECKIN:
+            await checkin.ask_again(runtime, person, device_ids)
+        elif talking.kind == dialogue.WELLBEING:
+            await wellbeing.ask_again(runtime, person, device_ids)
 
     async def on_start(self, runtime: BotRuntime) -> None:
         """Rebuild the timer from the tables, then catch up in the background."""

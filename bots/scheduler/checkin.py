@@ -176,8 +176,9 @@ async def ask(
     if asked is None:
         return True, None
     txn = txn_id("reminder", str(reminder.id))
+    # Posted is handled: it waits in the outbox if the person has no device just now.
     event_id = await _ask_step(asked, "score", _direct(runtime, person.matrix_id), txn)
-    return event_id is not None, event_id
+    return True, event_id
 
 
 async def open_checkin(runtime: BotRuntime, matrix_id: str) -> int | None:
@@ -195,6 +196,24 @@ async def open_checkin(runtime: BotRuntime, matrix_id: str) -> int | None:
             .order_by(CheckIn.asked_at)
             .limit(1)
         )
+
+
+async def ask_again(runtime: BotRuntime, matrix_id: str, device_ids: list[str]) -> None:
+    """Someone signed in on a new device: the check-in they have not finished, again."""
+    checkin_id = await open_checkin(runtime, matrix_id)
+    asked = await _load(runtime, checkin_id) if checkin_id is not None else None
+    if asked is None:
+        return
+    step = _step(asked.checkin)
+
+    async def say(template: str, txn: str, **values: Any) -> str | None:
+        return await runtime.send_direct(
+            matrix_id, "asked_again.html", txn=txn, question=template, **values
+        )
+
+    await _ask_step(
+        asked, step, say, txn_id("checkin-again", str(asked.checkin.id), step, *device_ids)
+    )
 
 
 async def continue_checkin(ctx: MessageContext, checkin_id: int) -> None:
@@ -233,11 +252,13 @@ async def _raise(runtime: BotRuntime, asked: Asked, kind: str, shared: str | Non
         "words": shared,
     }
     body, _ = runtime.bot.messages.render("checkin_raised.html", lang, **values)
-    await runtime.send(
+    await runtime.post(
         runtime.coordinators_room_id,
         "checkin_raised.html",
         lang,
         txn=txn_id("checkin-raised", str(asked.checkin.id), kind),
+        readers=None,
+        subjects=[p.matrix_id for p in asked.room.people],
         **values,
     )
     async with runtime.db.session() as session:

@@ -60,6 +60,7 @@ WEEK = timedelta(days=7)
 REPORT_LINES = 20
 # The most reminders sent from one read of the tables.
 BATCH = 200
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 # --- Pure planning -------------------------------------------------------------------
@@ -211,6 +212,8 @@ class Timer:
         self._ready: list[int] = []
         self._worker: asyncio.Task[None] | None = None
         self._periodic: list[str] = []
+        self._ran: dict[str, datetime] = {}  # periodic job -> the bot's time its last run began
+        self._moved_to: datetime | None = None  # the bot's time when its clock last jumped
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             # Never skip a late job: lateness is judged against the tables, not here.
@@ -246,8 +249,14 @@ class Timer:
     ) -> None:
         """A periodic job (the care checks), first run after ``first``."""
         self._periodic.append(name)
+
+        async def run() -> None:
+            began = self._clock.now()
+            await job()
+            self._ran[name] = began
+
         self._scheduler.add_job(
-            job,
+            run,
             IntervalTrigger(seconds=interval.total_seconds(), timezone=UTC),
             id=name,
             next_run_time=datetime.now(UTC) + first,
@@ -262,6 +271,7 @@ class Timer:
 
     def clock_moved(self) -> None:
         """The bot's clock jumped (tests): re-time every job and run the periodic ones now."""
+        self._moved_to = self._clock.now()
         for reminder_id, due_at in list(self._due.items()):
             try:
                 self._scheduler.modify_job(
@@ -271,6 +281,22 @@ class Timer:
                 self._due.pop(reminder_id, None)
         for name in self._periodic:
             self._scheduler.modify_job(name, next_run_time=datetime.now(UTC))
+
+    def caught_up(self) -> bool:
+        """Whether everything due by the bot's clock has been handled: no reminder due
+        still waiting, nothing being sent, and, after the clock jumped, every periodic
+        job run through since. What a test waits for before it says nothing was sent."""
+        now = self._clock.now()
+        moved_to = self._moved_to
+        return (
+            not any(due <= now for due in self._due.values())
+            and not self._ready
+            and (self._worker is None or self._worker.done())
+            and (
+                moved_to is None
+                or all(self._ran.get(name, _NEVER) >= moved_to for name in self._periodic)
+            )
+        )
 
     def shutdown(self) -> None:
         if self._scheduler.running:
@@ -457,11 +483,14 @@ async def send_before(runtime: BotRuntime, due: Due) -> str | None:
     lang = room.language(runtime.settings.language)
     left = due.reminder.occurrence_at - runtime.clock.now()
     minutes = max(0, round(left.total_seconds() / 60))
-    return await runtime.send(
+    return await runtime.post(
         room.room_id,
         "reminder.html",
         lang,
         txn=txn_id("reminder", str(due.reminder.id)),
+        readers=None,
+        # "Your visit starts in 15 minutes" is no use once the visit is over.
+        expires_at=due.reminder.occurrence_at + timedelta(minutes=booking.duration_minutes),
         mentions=room.mentions,
         people=[{"id": p.matrix_id, "name": first_name(p)} for p in room.people],
         number=booking.id,
@@ -492,8 +521,9 @@ async def fire(runtime: BotRuntime, reminder_ids: Sequence[int]) -> None:
             if r.kind == CHECKIN:
                 handled, event_id = await checkin.ask(runtime, r, booking, due.room)
             else:
+                # Posted is handled: the outbox sends it once someone can read it.
                 event_id = await send_before(runtime, due)
-                handled = event_id is not None
+                handled = True
         except Exception:
             log.exception("reminder failed", extra={"bot": "scheduler", "reminder": r.id})
             continue
@@ -583,17 +613,17 @@ async def report_missed(runtime: BotRuntime, missed: Sequence[Due]) -> None:
         }
         for d in sorted(missed, key=lambda d: d.reminder.due_at)
     ]
-    event_id = await runtime.send(
+    event_id = await runtime.post(
         runtime.coordinators_room_id,
         "reminders_missed.html",
         lang,
         txn=txn_id("missed", ",".join(map(str, ids))),
+        readers=None,
         lines=lines[:REPORT_LINES],
         more=max(0, len(lines) - REPORT_LINES),
         count=len(lines),
     )
-    if event_id is None:
-        return
+    # Posted is told: the report waits in the outbox until a coordinator can read it.
     async with runtime.db.session() as session:
         for reminder in (await session.scalars(select(Reminder).where(Reminder.id.in_(ids)))).all():
             if reminder.state == PENDING:

@@ -111,19 +111,19 @@ async def _act(runtime: BotRuntime, match_id: int, action: str, now: datetime) -
     since = room.match.last_activity_at or room.match.introduced_at or room.match.created_at
     if action == NUDGE or room.match.nudged_at is None:
         lang = room.language(runtime.settings.language)
-        sent = await runtime.send(
+        await runtime.post(
             room.room_id,
             "silence_nudge.html",
             lang,
             txn=txn_id("silence-nudge", str(match_id), since.isoformat()),
+            readers=None,
             mentions=room.mentions,
             people=[{"id": p.matrix_id, "name": first_name(p)} for p in room.people],
         )
-        if sent is not None:
-            async with runtime.db.session() as session:
-                row = await session.get(Match, match_id)
-                if row is not None:
-                    row.nudged_at = now
+        async with runtime.db.session() as session:
+            row = await session.get(Match, match_id)
+            if row is not None:
+                row.nudged_at = now
     if action != RAISE or runtime.coordinators_room_id is None:
         return
     lang = runtime.settings.language
@@ -134,15 +134,15 @@ async def _act(runtime: BotRuntime, match_id: int, action: str, now: datetime) -
         "days": (now - since).days,
     }
     body, _ = runtime.bot.messages.render("silence_raised.html", lang, **values)
-    sent = await runtime.send(
+    await runtime.post(
         runtime.coordinators_room_id,
         "silence_raised.html",
         lang,
         txn=txn_id("silence-raised", str(match_id), since.isoformat()),
+        readers=None,
+        subjects=[p.matrix_id for p in room.people],
         **values,
     )
-    if sent is None:
-        return
     async with runtime.db.session() as session:
         row = await session.get(Match, match_id)
         if row is not None:

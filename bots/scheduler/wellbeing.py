@@ -141,8 +141,12 @@ async def _ask_item(
     matrix_id: str,
     *,
     ctx: MessageContext | None = None,
+    again: list[str] | None = None,
 ) -> str | None:
-    """The next question of a set; the first comes with a short explanation."""
+    """The next question of a set; the first comes with a short explanation.
+
+    ``again``: the new devices it is asked again for (their keys cannot open it).
+    """
     item = _next_item(row)
     if item is None:
         return None
@@ -153,6 +157,14 @@ async def _ask_item(
     }
     if ctx is not None:
         return await ctx.reply("wellbeing_question.html", **values)
+    if again:
+        return await runtime.send_direct(
+            matrix_id,
+            "asked_again.html",
+            txn=txn_id("wellbeing-again", str(row.id), item, *again),
+            question="wellbeing_question.html",
+            **values,
+        )
     return await runtime.send_direct(
         matrix_id,
         "wellbeing_question.html",
@@ -234,6 +246,15 @@ async def open_answer(runtime: BotRuntime, matrix_id: str) -> int | None:
             .order_by(WellbeingAnswer.asked_at.desc())
             .limit(1)
         )
+
+
+async def ask_again(runtime: BotRuntime, matrix_id: str, device_ids: list[str]) -> None:
+    """Someone signed in on a new device mid-set: the question they are on, again."""
+    answer_id = await open_answer(runtime, matrix_id)
+    async with runtime.db.session() as session:
+        row = await session.get(WellbeingAnswer, answer_id) if answer_id is not None else None
+    if row is not None:
+        await _ask_item(runtime, row, matrix_id, again=device_ids)
 
 
 async def continue_answer(ctx: MessageContext, answer_id: int) -> None:
