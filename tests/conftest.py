@@ -11,7 +11,7 @@ from pathlib import Path
 import nio
 import pytest
 
-from tests.harness import SynapseHarness, new_person_client
+from tests.harness import SynapseHarness, forget_readers, new_person_client, readers
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -26,6 +26,19 @@ async def synapse() -> AsyncIterator[SynapseHarness]:
     finally:
         await harness.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+async def nothing_unreadable() -> AsyncIterator[None]:
+    """Every bot message a test's clients received must be readable: a message
+    encrypted for no device of theirs fails the test that received it."""
+    forget_readers()
+    yield
+    try:
+        for reader in readers():
+            await reader.final_check()
+    finally:
+        forget_readers()
 
 
 @pytest.fixture

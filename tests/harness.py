@@ -4,6 +4,7 @@ real matrix-nio clients acting as people."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -153,20 +154,166 @@ async def eventually(
         delay = min(delay * 1.5, 1.0)
 
 
+BOT_LOCALPARTS = ("matchmaker", "scheduler")
+# A room key may come a sync or two after the message it opens; longer than this,
+# and the message is one its reader will never read.
+KEY_GRACE = 10.0
+
+
+def is_bot(user_id: str) -> bool:
+    return user_id.lstrip("@").split(":")[0] in BOT_LOCALPARTS
+
+
+@dataclass
+class Received:
+    """One event a client received, in the room it came in."""
+
+    room_id: str
+    event: Any
+    at: float  # loop time it first came
+
+
+class UnreadableMessage(AssertionError):
+    """A bot sent this client a message it cannot decrypt: a person would see
+    "Unable to decrypt" where the bot meant to speak."""
+
+
+class Reader:
+    """Everything one client receives, in every room, from its first sync on.
+
+    One per client (:func:`reader_of`): each sync moves a client on, so two readers
+    of one client would each miss what the other took. Nothing is ever dropped:
+    stories take what they expect from views (:class:`RoomInbox`), and counts are
+    made over everything received. A bot's message that stays undecryptable for
+    ``KEY_GRACE`` seconds fails the test that receives it, at the next sync or at
+    the test's end (``tests/conftest.py``).
+    """
+
+    def __init__(self, client: nio.AsyncClient) -> None:
+        self.client = client
+        self.log: list[Received] = []
+        self.invites: list[str] = []
+        self.taken: dict[tuple[str, str], int] = {}  # (room, sender): messages handed out
+        self.joined: list[str] = []  # invites this reader accepted
+
+    async def join(self, room_id: str) -> None:
+        """Accept an invitation, as a person taps "Accept" in Element."""
+        response = await self.client.join(room_id)
+        assert isinstance(response, nio.JoinResponse), response
+        self.joined.append(room_id)
+
+    async def sync(self, timeout_ms: int = 500) -> None:
+        response = await self.client.sync(timeout=timeout_ms)
+        now = asyncio.get_running_loop().time()
+        if isinstance(response, nio.SyncResponse):
+            for room_id in response.rooms.invite:
+                if room_id not in self.invites:
+                    self.invites.append(room_id)
+            for room_id, info in response.rooms.join.items():
+                self.log.extend(Received(room_id, event, now) for event in info.timeline.events)
+        self._decrypt_late()
+        self.check(grace=KEY_GRACE)
+
+    def _decrypt_late(self) -> None:
+        """Open messages whose room key came after them."""
+        for received in self.log:
+            if isinstance(received.event, nio.MegolmEvent):
+                with contextlib.suppress(Exception):
+                    opened = self.client.decrypt_event(received.event)
+                    if not isinstance(opened, nio.MegolmEvent):
+                        received.event = opened
+
+    def check(self, *, grace: float = 0.0) -> None:
+        """Fail on a bot's message still undecryptable after ``grace`` seconds."""
+        now = asyncio.get_running_loop().time()
+        for received in self.log:
+            event = received.event
+            if (
+                isinstance(event, nio.MegolmEvent)
+                and is_bot(event.sender)
+                and now - received.at >= grace
+            ):
+                raise UnreadableMessage(
+                    f"{self.client.user_id} cannot decrypt {event.sender}'s message "
+                    f"{event.event_id} in {received.room_id} (session {event.session_id})"
+                )
+
+    async def final_check(self) -> None:
+        """At the end of a test: one more sync for late keys, then nothing unreadable."""
+        with contextlib.suppress(Exception):
+            await self.sync(timeout_ms=0)
+        self._decrypt_late()
+        self.check(grace=0.0)
+
+    def events(self, room_id: str) -> list[Any]:
+        return [r.event for r in self.log if r.room_id == room_id]
+
+    def texts(self, room_id: str, sender: str | None = None) -> list[nio.RoomMessageText]:
+        """Every readable message in a room (from ``sender``), in the order they came."""
+        return [
+            e
+            for e in self.events(room_id)
+            if isinstance(e, nio.RoomMessageText) and (sender is None or e.sender == sender)
+        ]
+
+    async def barrier(self, room_id: str) -> None:
+        """Sync until an event this client sends now comes back: everything sent to the
+        room before it has then been received. The marker is a reaction with a key no
+        bot answers (reactions are not encrypted and are not conversation)."""
+        latest = await self.client.room_messages(
+            room_id, start=self.client.next_batch, direction=nio.MessageDirection.back, limit=1
+        )
+        assert isinstance(latest, nio.RoomMessagesResponse) and latest.chunk, latest
+        anchor = latest.chunk[0].event_id
+        key = f"test-barrier-{secrets.token_hex(4)}"
+        response = await self.client.room_send(
+            room_id,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": anchor, "key": key}},
+            ignore_unverified_devices=True,
+        )
+        assert isinstance(response, nio.RoomSendResponse), response
+        marker = response.event_id
+
+        async def came_back() -> bool:
+            await self.sync()
+            return any(getattr(r.event, "event_id", None) == marker for r in self.log)
+
+        await eventually(came_back, what="the test's own marker back from the room")
+
+
+_readers: dict[int, Reader] = {}
+
+
+def reader_of(client: nio.AsyncClient) -> Reader:
+    """The one reader of a client."""
+    reader = _readers.get(id(client))
+    if reader is None or reader.client is not client:
+        reader = _readers[id(client)] = Reader(client)
+    return reader
+
+
+def readers() -> list[Reader]:
+    return list(_readers.values())
+
+
+def forget_readers() -> None:
+    _readers.clear()
+
+
 async def messages_from(
     client: nio.AsyncClient, room_id: str, sender: str, *, timeout: float = 30.0, count: int = 1
 ) -> list[Any]:
-    """Sync until ``sender`` has sent ``count`` readable messages in ``room_id``; returns them."""
-    seen: list[Any] = []
+    """Sync until ``sender`` has sent ``count`` more readable messages in ``room_id``
+    than the caller has taken so far; returns those."""
+    reader = reader_of(client)
+    taken = reader.taken.get((room_id, sender), 0)
 
     async def check() -> list[Any] | None:
-        response = await client.sync(timeout=1000)
-        if isinstance(response, nio.SyncResponse):
-            room = response.rooms.join.get(room_id)
-            if room is not None:
-                for event in room.timeline.events:
-                    if event.sender == sender and isinstance(event, nio.RoomMessageText):
-                        seen.append(event)
-        return seen if len(seen) >= count else None
+        await reader.sync(timeout_ms=1000)
+        new = reader.texts(room_id, sender)[taken:]
+        return new[:count] if len(new) >= count else None
 
-    return await eventually(check, timeout=timeout, what=f"{count} message(s) from {sender}")
+    found = await eventually(check, timeout=timeout, what=f"{count} message(s) from {sender}")
+    reader.taken[(room_id, sender)] = taken + count
+    return found

@@ -3,7 +3,6 @@ the coordinators' room and a person's direct room."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,44 +13,68 @@ from sqlalchemy import or_, select
 
 from connec.db import Database
 from connec.models import AuditEntry, Match, Person, Proposal
-from tests.harness import SynapseHarness, eventually
+from tests.harness import Reader, Received, SynapseHarness, eventually, reader_of
 
 
 class Inbox:
-    """Everything one client sees in one room, kept until a story takes it.
+    """What one client sees in one room, kept until a story takes it.
 
-    Waiting for "the next message" breaks when something else arrives first; a
-    story instead waits for the message it expects (by sender and words, or the
-    reaction on an event), wherever it sits among the rest.
+    A view on the client's one :class:`~tests.harness.Reader`, so nothing another
+    room or another view receives is lost, and a bot's message the client cannot
+    decrypt fails the story. Waiting for "the next message" breaks when something
+    else arrives first; a story instead waits for the message it expects (by
+    sender and words, or the reaction on an event), wherever it sits among the rest.
     """
 
     def __init__(self, client: nio.AsyncClient, room_id: str) -> None:
         self.client = client
         self.room_id = room_id
-        self.events: list[Any] = []
+        self._reader = reader_of(client)
+        self._seen = 0  # how far into the reader's log this view has looked
+        self._pending: list[Received] = []
+
+    @property
+    def reader(self) -> Reader:
+        """The client's reader (a new one each test, for a client that lives longer)."""
+        current = reader_of(self.client)
+        if current is not self._reader:
+            self._reader, self._seen = current, 0
+        return current
+
+    @property
+    def events(self) -> list[Any]:
+        """What arrived in the room and has not been taken yet."""
+        self._pull()
+        return [received.event for received in self._pending]
+
+    def _pull(self) -> None:
+        log = self.reader.log
+        self._pending += [r for r in log[self._seen :] if r.room_id == self.room_id]
+        self._seen = len(log)
 
     async def sync(self, timeout_ms: int = 500) -> None:
-        response = await self.client.sync(timeout=timeout_ms)
-        if isinstance(response, nio.SyncResponse):
-            room = response.rooms.join.get(self.room_id)
-            if room is not None:
-                self.events.extend(room.timeline.events)
-        # A room key may arrive after the message it opens.
-        for index, event in enumerate(self.events):
-            if isinstance(event, nio.MegolmEvent):
-                with contextlib.suppress(Exception):
-                    decrypted = self.client.decrypt_event(event)
-                    if not isinstance(decrypted, nio.MegolmEvent):
-                        self.events[index] = decrypted
+        await self.reader.sync(timeout_ms)
+        self._pull()
 
     def clear(self) -> None:
-        self.events.clear()
+        self._pull()
+        self._pending.clear()
+
+    def received(self, sender: str, *words: str) -> list[nio.RoomMessageText]:
+        """Every readable message from ``sender`` with these words that ever came, taken
+        or not: for counting (a question asked twice shows here)."""
+        return [
+            e
+            for e in self.reader.texts(self.room_id, sender)
+            if all(word in e.body for word in words)
+        ]
 
     async def take(self, match: Callable[[Any], bool], *, what: str, timeout: float = 30) -> Any:
         async def check() -> Any:
-            for index, event in enumerate(self.events):
-                if match(event):
-                    return self.events.pop(index)
+            self._pull()
+            for index, received in enumerate(self._pending):
+                if match(received.event):
+                    return self._pending.pop(index).event
             await self.sync()
             return None
 
@@ -245,12 +268,14 @@ async def open_direct_room(client: nio.AsyncClient, bot_id: str) -> Inbox:
 async def join_invited_room(client: nio.AsyncClient, *, timeout: float = 60) -> Inbox:
     """Wait for an invitation (a bot opening a direct room), join it, and read it."""
 
+    reader = reader_of(client)
+    joined_before = set(reader.joined)
+
     async def invited() -> str | None:
-        response = await client.sync(timeout=500)
-        if isinstance(response, nio.SyncResponse):
-            for room_id in response.rooms.invite:
-                joined = await client.join(room_id)
-                assert isinstance(joined, nio.JoinResponse), joined
+        await reader.sync()
+        for room_id in reader.invites:
+            if room_id not in joined_before:
+                await reader.join(room_id)
                 return room_id
         return None
 

@@ -9,7 +9,6 @@ not see each other's rows.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,13 +21,14 @@ import pytest
 from sqlalchemy import select
 
 from bots.scheduler.bot import Scheduler
+from bots.scheduler.reminders import timer_of
 from connec.clock import Clock
 from connec.db import Database
-from connec.models import Booking, Match, Person, Reminder, WellbeingAnswer
+from connec.models import Booking, Match, OutboxMessage, Person, Reminder, WellbeingAnswer
 from connec.provision import BotCredentials, credentials_path
 from connec.settings import Settings
 from tests.bots.conftest import RunningBot
-from tests.harness import SynapseHarness, eventually
+from tests.harness import Reader, SynapseHarness, eventually, reader_of
 
 Event = Any
 
@@ -227,35 +227,34 @@ async def react(client: nio.AsyncClient, room_id: str, event_id: str, key: str) 
 
 
 class Inbox:
-    """Everything one client has received, across several syncs (one Inbox per client:
-    each sync moves the client on, so two readers of one client would miss events)."""
+    """What one client receives, with the bot's messages picked out: a view on the
+    client's one :class:`~tests.harness.Reader` (several views of one client see the
+    same events; a bot's message the client cannot decrypt fails the test).
+
+    Invitations are accepted as they come, as a person taps "Accept".
+    """
 
     def __init__(self, client: nio.AsyncClient, bot: str) -> None:
         self.client = client
         self.bot = bot
-        self.seen: dict[str, list[Event]] = {}
-        self.invites: list[str] = []
+
+    @property
+    def reader(self) -> Reader:
+        return reader_of(self.client)
+
+    @property
+    def invites(self) -> list[str]:
+        return self.reader.invites
 
     async def sync(self) -> None:
-        response = await self.client.sync(timeout=500)
-        if not isinstance(response, nio.SyncResponse):
-            return
-        for room_id in response.rooms.invite:
-            if room_id not in self.invites:
-                self.invites.append(room_id)
-                await self.client.join(room_id)
-        for room_id, room in response.rooms.join.items():
-            for event in room.timeline.events:
-                if not isinstance(event, nio.RoomMemberEvent):
-                    self.seen.setdefault(room_id, []).append(event)
+        reader = self.reader
+        await reader.sync()
+        for room_id in reader.invites:
+            if room_id not in reader.joined:
+                await reader.join(room_id)
 
     def texts(self, room_id: str, sender: str | None = None) -> list[nio.RoomMessageText]:
-        sender = sender or self.bot
-        return [
-            e
-            for e in self.seen.get(room_id, [])
-            if isinstance(e, nio.RoomMessageText) and e.sender == sender
-        ]
+        return self.reader.texts(room_id, sender or self.bot)
 
     async def wait_text(
         self, room_id: str, containing: str, *, sender: str | None = None, timeout: float = 30.0
@@ -276,7 +275,7 @@ class Inbox:
 
         async def check() -> Event | None:
             await self.sync()
-            found = [e for e in self.seen.get(room_id, []) if isinstance(e, files)]
+            found = [e for e in self.reader.events(room_id) if isinstance(e, files)]
             return found[0] if found else None
 
         return await eventually(check, timeout=timeout, what="a calendar file")
@@ -290,12 +289,28 @@ class Inbox:
 
         return await eventually(check, timeout=timeout, what="a direct room from the bot")
 
-    async def quiet(self, room_id: str, containing: str, *, seconds: float = 3.0) -> int:
-        """Sync for a while; answers how many bot messages with these words arrived in all."""
-        loop = asyncio.get_running_loop()
-        until = loop.time() + seconds
-        while loop.time() < until:
-            await self.sync()
+    async def count(self, room_id: str, containing: str, *, once: RunningBot) -> int:
+        """How many bot messages with these words came, counted once ``once`` has
+        nothing left to send: its timer caught up with its clock, nothing of the room
+        waiting in its outbox, and everything sent before then received."""
+        runtime = once.runtime
+
+        async def settled() -> bool:
+            timer = timer_of(runtime)
+            if timer is not None and not timer.caught_up():
+                return False
+            async with runtime.db.session() as session:
+                waiting = await session.scalar(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.bot == runtime.bot.name,
+                        OutboxMessage.room_id == room_id,
+                        OutboxMessage.state == "waiting",
+                    )
+                )
+            return waiting is None
+
+        await eventually(settled, what=f"{runtime.bot.name} to have nothing left to send")
+        await self.reader.barrier(room_id)
         return sum(containing in e.body for e in self.texts(room_id))
 
 
@@ -327,8 +342,8 @@ async def coordinator(
     async def make() -> nio.AsyncClient:
         client = await coordinator_client(synapse, tmp_path / f"coordinator-{len(clients)}")
         clients.append(client)
-        # Let the bots' sync see the new device before they write to it.
-        await asyncio.sleep(1.0)
+        # No waiting for the bots to see the new device: they look up devices again
+        # just before they write (tests/bots/test_first_contact.py).
         return client
 
     yield make

@@ -96,7 +96,7 @@ async def test_each_is_asked_privately_and_a_low_score_reaches_coordinators_with
     [concern] = await concerns_about(db, pair.match_id)
     assert concern.source == "checkin" and "uhøflig" not in concern.text
     coordinators = Inbox(boss, bot.user_id)
-    assert await coordinators.quiet(room, "uhøflig") == 0
+    assert await coordinators.count(room, "uhøflig", once=bot) == 0
 
 
 async def test_worried_words_are_shared_with_consent(

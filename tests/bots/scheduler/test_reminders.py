@@ -92,7 +92,7 @@ async def test_the_bot_killed_between_booking_and_reminder_sends_it_exactly_once
     hanne = Inbox(pair.a, again.user_id)
     reminder = await hanne.wait_text(pair.room_id, f"påmindelse om besøg {number}")
     assert "fredag den 27. november kl. 14.00" in reminder.body
-    assert await hanne.quiet(pair.room_id, f"påmindelse om besøg {number}") == 1
+    assert await hanne.count(pair.room_id, f"påmindelse om besøg {number}", once=again) == 1
 
     rows = await reminders_of(db, number)
     day_before = next(r for r in rows if r.offset_minutes == 1440)
@@ -142,7 +142,7 @@ async def test_a_reminder_sent_but_not_marked_before_a_crash_is_not_sent_twice(
     resent = await eventually(marked_again, what="the reminder marked sent again")
     # Same transaction ID, so Synapse answered with the first message, not a second one.
     assert resent.event_id == first.event_id
-    assert await kirsten.quiet(pair.room_id, f"påmindelse om besøg {number}") == 1
+    assert await kirsten.count(pair.room_id, f"påmindelse om besøg {number}", once=again) == 1
     await again.stop()
 
 
@@ -166,7 +166,7 @@ async def test_a_reminder_too_late_after_a_long_stop_is_reported_to_the_coordina
     assert "påmindelsen 1440 minutter før" in report.body
 
     birthe = Inbox(pair.a, again.user_id)
-    assert await birthe.quiet(pair.room_id, f"påmindelse om besøg {number}") == 0
+    assert await birthe.count(pair.room_id, f"påmindelse om besøg {number}", once=again) == 0
     day_before = next(r for r in await reminders_of(db, number) if r.offset_minutes == 1440)
     assert day_before.state == MISSED
 
@@ -181,6 +181,6 @@ async def test_reminders_of_a_cancelled_visit_never_fire(scheduler, visit_pair, 
     await vibeke.wait_text(pair.room_id, f"har aflyst besøg {number}")
 
     move_to(bot, clock, TODAY_AT_TWO + timedelta(days=1, minutes=-14))
-    assert await vibeke.quiet(pair.room_id, "påmindelse om besøg") == 0
-    assert await vibeke.quiet(pair.room_id, "begynder om") == 0
+    assert await vibeke.count(pair.room_id, "påmindelse om besøg", once=bot) == 0
+    assert await vibeke.count(pair.room_id, "begynder om", once=bot) == 0
     assert {r.state for r in await reminders_of(db, number)} == {CANCELLED}

@@ -53,7 +53,7 @@ async def test_quiet_for_two_weeks_nudges_both_and_four_weeks_tells_a_coordinato
     await eventually(noticed, what="the message counted as activity")
 
     move_on(bot, clock, 13)
-    assert await edith.quiet(pair.room_id, "stykke tid", seconds=2) == 0
+    assert await edith.count(pair.room_id, "stykke tid", once=bot) == 0
 
     move_on(bot, clock, 2)  # fifteen days quiet
     nudge = await edith.wait_text(pair.room_id, "Det er et stykke tid siden")
@@ -79,7 +79,7 @@ async def test_quiet_for_two_weeks_nudges_both_and_four_weeks_tells_a_coordinato
         concern = await session.scalar(select(Concern).where(Concern.match_id == pair.match_id))
     assert concern is not None and concern.source == "silence"
     # Only one nudge, however often the care job looks.
-    assert await edith.quiet(pair.room_id, "Det er et stykke tid siden", seconds=2) == 1
+    assert await edith.count(pair.room_id, "Det er et stykke tid siden", once=bot) == 1
 
     # A word in the room starts the count again.
     await say(pair.b, pair.room_id, "Undskyld, jeg har været syg. Skal vi ses på torsdag?")
@@ -102,7 +102,7 @@ async def test_a_pair_with_a_visit_ahead_is_left_in_peace(scheduler, visit_pair,
     await gudrun.wait_text(pair.room_id, "er aftalt")
 
     move_on(bot, clock, 20)
-    assert await gudrun.quiet(pair.room_id, "Det er et stykke tid siden", seconds=3) == 0
+    assert await gudrun.count(pair.room_id, "Det er et stykke tid siden", once=bot) == 0
     assert (await match_row(db, pair.match_id)).nudged_at is None
 
 

@@ -66,7 +66,7 @@ async def test_a_citizen_in_a_new_match_answers_the_three_questions_in_danish(
 
     # Asked once (the second question twice, after "måske"); the volunteer not at all.
     look_now(bot)
-    assert await asta.quiet(dm, "Hvor ofte føler du", seconds=2) == 4
+    assert await asta.count(dm, "Hvor ofte føler du", once=bot) == 4
     assert await answers_of(db, pair.b_row.id) == []
     assert mikkel.invites == []
 
