@@ -3,6 +3,7 @@ the coordinators' room and a person's direct room."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,13 @@ import nio
 import pytest
 from sqlalchemy import or_, select
 
-from connec.db import Database
-from connec.models import AuditEntry, Match, Person, Proposal
+from bots.common.runtime import BotRuntime
+from bots.matchmaker.bot import Matchmaker
+from connec.clock import Clock
+from connec.db import Database, migrate
+from connec.models import AuditEntry, DeploymentFact, Match, Person, Proposal
+from connec.provision import FACT_COORDINATORS_ROOM
+from tests.bots.conftest import RunningBot
 from tests.harness import Reader, Received, SynapseHarness, eventually, reader_of
 
 
@@ -169,6 +175,45 @@ async def db(synapse: SynapseHarness) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+async def own_db(synapse: SynapseHarness, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database of this test's own, so people from other tests are not matched."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}"
+    await asyncio.to_thread(migrate, url)
+    database = Database(url)
+    async with database.session() as session:
+        session.add(
+            DeploymentFact(key=FACT_COORDINATORS_ROOM, value=synapse.facts[FACT_COORDINATORS_ROOM])
+        )
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def own_matchmaker(
+    synapse: SynapseHarness, own_db: Database
+) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
+    """The matchmaker on ``own_db``, by default with proposals going out directly (no
+    approval)."""
+    running: list[RunningBot] = []
+
+    async def start(*, approval: bool = False, clock: Clock | None = None) -> RunningBot:
+        matching = synapse.settings.matching.model_copy(
+            update={"requires_approval": approval, "after_new_person_seconds": 0}
+        )
+        settings = synapse.settings.model_copy(
+            update={"matching": matching, "database_url": own_db.url}
+        )
+        bot = RunningBot(synapse, Matchmaker())
+        bot.runtime = BotRuntime(settings, Matchmaker(), clock=clock)
+        running.append(bot)
+        return await bot.start()
+
+    yield start
+    for bot in running:
+        await bot.stop()
 
 
 async def add_person(

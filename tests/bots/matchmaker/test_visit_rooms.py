@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import nio
@@ -16,10 +14,9 @@ from bots.common.runtime import BotRuntime
 from bots.matchmaker import rooms
 from bots.matchmaker.bot import Matchmaker
 from bots.matchmaker.matching import run_round
-from connec.clock import Clock, FrozenClock
-from connec.db import Database, migrate
-from connec.models import DeploymentFact, Match, Person, Proposal
-from connec.provision import FACT_COORDINATORS_ROOM
+from connec.clock import FrozenClock
+from connec.db import Database
+from connec.models import Match, Person, Proposal
 from tests.bots.conftest import RunningBot
 from tests.harness import SynapseHarness, eventually, messages_from
 
@@ -27,41 +24,14 @@ pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture
-async def db(synapse: SynapseHarness, tmp_path: Path) -> AsyncIterator[Database]:
+def db(own_db: Database) -> Database:
     """A database of this test's own, so people from other tests are not matched."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}"
-    await asyncio.to_thread(migrate, url)
-    database = Database(url)
-    async with database.session() as session:
-        session.add(
-            DeploymentFact(key=FACT_COORDINATORS_ROOM, value=synapse.facts[FACT_COORDINATORS_ROOM])
-        )
-    yield database
-    await database.close()
+    return own_db
 
 
 @pytest.fixture
-async def matchmaker(
-    synapse: SynapseHarness, db: Database
-) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
-    """The matchmaker, by default with proposals going out directly (no approval)."""
-    running: list[RunningBot] = []
-
-    async def start(*, approval: bool = False, clock: Clock | None = None) -> RunningBot:
-        matching = synapse.settings.matching.model_copy(
-            update={"requires_approval": approval, "after_new_person_seconds": 0}
-        )
-        settings = synapse.settings.model_copy(
-            update={"matching": matching, "database_url": db.url}
-        )
-        bot = RunningBot(synapse, Matchmaker())
-        bot.runtime = BotRuntime(settings, Matchmaker(), clock=clock)
-        running.append(bot)
-        return await bot.start()
-
-    yield start
-    for bot in running:
-        await bot.stop()
+def matchmaker(own_matchmaker: Callable[..., Awaitable[RunningBot]]) -> Any:
+    return own_matchmaker
 
 
 async def enrol(
@@ -348,7 +318,7 @@ async def test_an_unanswered_proposal_is_reminded_once_then_lapses_kindly(
 
 
 async def test_with_approval_a_suggestion_waits_for_a_coordinator(
-    synapse: SynapseHarness, person, matchmaker, db: Database
+    synapse: SynapseHarness, person, matchmaker, db: Database, coordinators_room
 ) -> None:
     from bots.matchmaker import proposals
 
@@ -367,10 +337,9 @@ async def test_with_approval_a_suggestion_waits_for_a_coordinator(
         return row if row and row.coordinator_event_id else None
 
     shown_row = await eventually(shown, what="the suggestion in the coordinators' room")
-    event = await synapse.admin.admin(
-        "GET", f"/v1/rooms/{synapse.facts['coordinators_room_id']}/messages?dir=b&limit=20"
-    )
-    assert shown_row.coordinator_event_id in {e["event_id"] for e in event["chunk"]}
+    # A coordinator reads it (a suggestion waits until some coordinator has a device).
+    suggestion = await coordinators_room.message(bot.user_id, f"Forslag {suggested.id}")
+    assert shown_row.coordinator_event_id == suggestion.event_id
     assert shown_row.a_event_id is None  # nobody is asked before approval
 
     await proposals.approve(bot.runtime, suggested.id, "@coordinator:connec.test")
