@@ -42,13 +42,17 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def spellings(word: str) -> frozenset[str]:
-    """The ways a word is typed on a keyboard without (or with) æ, ø and å."""
+def spellings(word: str, *, left_out: bool = True) -> frozenset[str]:
+    """The ways a word is typed on a keyboard without (or with) æ, ø and å.
+
+    ``left_out`` adds the word with its one æ, ø or å not typed at all; that is a
+    spelling to recognise, not one to measure typos from ("ondag" is no søndag).
+    """
     lower = unicodedata.normalize("NFC", word.strip().lower())
     plain = lower.translate(_PLAIN)
     dropped = lower.translate(_DROPPED)
     forms = {lower, fold(lower), fold(plain)}
-    if dropped and len(dropped) >= len(lower) - 1:
+    if left_out and dropped and len(dropped) == len(lower) - 1:
         forms.add(fold(dropped))  # one letter left out, not a word gutted
     return frozenset(forms)
 
@@ -66,9 +70,9 @@ def ask_distance(length: int) -> int:
     """How far a typed word may be from a known word of this length to be asked about."""
     if length < 4:
         return 0
-    if length < 6:
+    if length < 8:
         return 1
-    if length < 9:
+    if length < 11:
         return 2
     return 3
 
@@ -102,6 +106,26 @@ def adjacent_slip(typed: str, known: str) -> bool:
     return len(differ) == 1 and differ[0][0] in _neighbours().get(differ[0][1], frozenset())
 
 
+def slip_rank(typed: str, known: str) -> int:
+    """How likely a slip of the finger turns ``known`` into ``typed``, likeliest 0:
+    a letter doubled ("morgeen"), a letter dropped or a key next to the right one,
+    two letters swapped, anything else."""
+    doubled = any(
+        typed[i] == typed[i - 1] and typed[:i] + typed[i + 1 :] == known
+        for i in range(1, len(typed))
+    )
+    if doubled:
+        return 0
+    dropped = any(known[:i] + known[i + 1 :] == typed for i in range(len(known)))
+    if dropped or adjacent_slip(typed, known):
+        return 1
+    if len(typed) == len(known) and OSA.distance(typed, known) == 1 != sum(
+        a != b for a, b in zip(typed, known, strict=True)
+    ):
+        return 2
+    return 3
+
+
 @dataclass(frozen=True)
 class Guess:
     """What a typed word may have been.
@@ -127,10 +151,14 @@ class Vocabulary:
 
     def __init__(self, words: Iterable[str]) -> None:
         self._by_spelling: dict[str, str] = {}
+        measured: dict[str, str] = {}
         for word in words:
             for form in spellings(word):
                 self._by_spelling.setdefault(form, word)
-        self._spellings = list(self._by_spelling)
+            for form in spellings(word, left_out=False):
+                measured.setdefault(form, word)
+        self._measured = measured
+        self._spellings = list(measured)
 
     def __contains__(self, typed: object) -> bool:
         return isinstance(typed, str) and self.exact(typed) is not None
@@ -139,8 +167,9 @@ class Vocabulary:
         return len(set(self._by_spelling.values()))
 
     def exact(self, typed: str) -> str | None:
-        """The known word typed, in any of its spellings."""
-        for form in spellings(typed):
+        """The known word typed, in any of its spellings ("lrdag" is lørdag, but
+        "løse" is not læse, though both are "lse" without their ø and æ)."""
+        for form in spellings(typed, left_out=False):
             if form in self._by_spelling:
                 return self._by_spelling[form]
         return None
@@ -150,12 +179,12 @@ class Vocabulary:
         if not typed or self.exact(typed) is not None or not any(c.isalpha() for c in typed):
             return None
         best: dict[str, int] = {}
-        for form in spellings(typed):
+        for form in spellings(typed, left_out=False):
             cutoff = ask_distance(max(len(form), 4) + 2)
             for spelling, distance, _ in process.extract(
                 form, self._spellings, scorer=OSA.distance, score_cutoff=cutoff, limit=None
             ):
-                word = self._by_spelling[spelling]
+                word = self._measured[spelling]
                 # Measured against the known word's own length, typed either way.
                 if distance <= ask_distance(len(spelling)) and distance < best.get(word, 99):
                     best[word] = int(distance)
@@ -164,7 +193,7 @@ class Vocabulary:
         smallest = min(best.values())
         closest = [w for w, d in best.items() if d == smallest]
         lower = typed.strip().lower()
-        closest.sort(key=lambda w: (not adjacent_slip(lower, w.lower()), -len(w), w))
+        closest.sort(key=lambda w: (min(slip_rank(f, fold(w)) for f in {lower, fold(lower)}), w))
         ordinary = is_ordinary(typed)
         clear = len(closest) == 1 and not ordinary and smallest <= clear_distance(len(closest[0]))
         return Guess(typed, tuple(closest), smallest, clear, ordinary)
