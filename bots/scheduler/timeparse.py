@@ -14,7 +14,9 @@ so no separate language detection is needed. The rules follow
 - a date without a year is the next such date (today included);
 - a clock time without any day is the next such time (today, else tomorrow);
 - "halv tre" is half an hour *before* three (14:30), "kvart i tre" 14:45;
-- a range ("kl 14-15", "fra 10 til 12", "from 2 to 4pm") gives the start and the length;
+- a range ("kl 14-15", "fra 10 til 12", "mellem 14 og 15", "from 2 to 4pm") gives the
+  start and the length; "en times tid" and "et par timer" are lengths;
+- a named day ("juleaften", "2. juledag", "grundlovsdag", :mod:`named_days`) is its next date;
 - only weekly visits exist, so "hver dag" or "every other week" is unparseable rather
   than quietly booked once; so is anything that contradicts itself ("onsdag den 1.
   december" when the 1st is a Tuesday, two different times).
@@ -29,7 +31,8 @@ elapsed time, so it is counted in UTC across a change.
 We measured ``dateparser`` on the Danish rows first: it misses "kl 14", "halv tre",
 "kvart i tre", "hver onsdag", parts of day, the 1–7 afternoon rule and Danish dates,
 so this module is a small tokenizer and grammar instead; Babel supplies the month
-and weekday names.
+and weekday names. It reads the words it knows and skips the rest; reading typos is
+:mod:`bots.scheduler.reading`'s job, on top of this.
 """
 
 from __future__ import annotations
