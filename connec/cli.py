@@ -273,6 +273,8 @@ def reference_ms() -> float:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.part == "scheduler":
         from bots.scheduler.bench import main as bench
+    elif args.part == "reading":
+        from bots.scheduler.bench_reading import main as bench
     else:
         from portal.bench import main as bench
     console.print(
@@ -339,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
-    bench.add_argument("part", choices=["scheduler", "portal"])
+    bench.add_argument("part", choices=["scheduler", "portal", "reading"])
     bench.set_defaults(run=cmd_bench)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")

@@ -10,7 +10,10 @@ words, so the matchmaker can still notice two people who both wrote "Kim Larsen"
 Matching, in order of trust: the exact words (lower-cased), then Danish Snowball
 stems, then English Snowball stems. A stem shared by two interests (Danish "have"
 garden and "havet" sea both stem to "hav") is ambiguous and not used; the exact
-words still match.
+words still match. Before that, a word the taxonomy does not have but that is
+clearly a typo of one of its words ("stikning", "krydsort", "klasisk") is read as
+that word, with the same tolerance for typing as every reader in connec
+(:mod:`connec.spelling`); an ordinary word is never taken for another.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from types import MappingProxyType
 
 import snowballstemmer
 from snowballstemmer.basestemmer import BaseStemmer
+
+from connec.spelling import Vocabulary, clear_distance
 
 TAXONOMY_PATH = Path(__file__).parent / "data" / "interests.toml"
 
@@ -43,7 +48,7 @@ _FILLER = frozenset(
         # Danish: possessives, articles, pronouns, "I like", small prepositions.
         "min", "mit", "mine", "din", "dit", "dine", "sin", "sit", "sine", "vores",
         "jeres", "deres", "hans", "hendes", "den", "det", "de", "en", "et", "at",
-        "jeg", "vi", "kan", "godt", "lide", "elsker", "holder", "af", "meget",
+        "jeg", "vi", "kan", "godt", "gode", "lide", "elsker", "holder", "af", "meget",
         "gerne", "også", "med", "i", "på", "til", "for", "om", "fx", "f", "eks",
         "især", "specielt", "lidt", "mest", "alt", "slags", "interesseret",
         "interesse", "interesser",
@@ -316,9 +321,37 @@ def _display_text(text: str) -> str:
         text = text[match.end() :]
 
 
+@cache
+def _words_as_written() -> frozenset[str]:
+    return frozenset(t for phrase in taxonomy().exact for t in phrase)
+
+
+@cache
+def _taxonomy_words() -> Vocabulary:
+    """Every word of every name and synonym, to read typos of them."""
+    return Vocabulary(t for t in _words_as_written() if len(t) >= 4)
+
+
+def _mended(token: str) -> str:
+    """A word as typed, or the taxonomy word it clearly is a typo of."""
+    words = _taxonomy_words()
+    if token in _FILLER or token in _words_as_written() or len(token) < 4 or token.isdigit():
+        return token
+    spelled = words.exact(token)  # "haekling", "frimaerker"
+    if spelled is not None:
+        return spelled
+    guess = words.guess(token)
+    if guess is None or guess.ordinary:
+        return token
+    # Equally near forms of one word ("frimærker", "frimærke") are as good as one.
+    one_word = len({_danish().stemWord(w) for w in guess.words}) == 1
+    near = guess.distance <= min(clear_distance(len(w)) for w in guess.words)
+    return guess.word if guess.clear or (one_word and near) else token
+
+
 def _understand_piece(taxonomy_: Taxonomy, piece: str) -> tuple[set[str], list[PersonalInterest]]:
     words = list(_WORD.finditer(piece))
-    tokens = tuple(m.group().casefold() for m in words)
+    tokens = tuple(_mended(m.group().casefold()) for m in words)
     consumed = [False] * len(tokens)
     keys: set[str] = set()
 

@@ -225,12 +225,18 @@ class PendingAction(Base):
 class Booking(Base):
     """A visit in a visit room: the source of truth for its reminders.
 
-    proposed (waiting for the other person) -> confirmed -> done | cancelled | moved
+    proposed (waiting for the other person) -> confirmed -> done | cancelled | moved.
+    Before it is proposed the bot may check a reading first: offered (a day and time
+    seen in chat; either person may say yes) or unsure (a reading the booker is asked
+    to confirm, "Mente du …?"); a no or silence leaves it there, never booked.
     """
 
     __tablename__ = "bookings"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the short number people use
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The short number people use is the first row's id; the row a move makes keeps it
+    # here (None: this row is the first, and its id is the number).
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
     room_id: Mapped[str] = mapped_column(String(255))
     booked_by: Mapped[str] = mapped_column(String(255))
@@ -248,6 +254,11 @@ class Booking(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def visit_number(self) -> int:
+        """The number people know this visit by, kept when it moves."""
+        return self.number if self.number is not None else self.id
 
 
 class Reminder(Base):

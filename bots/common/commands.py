@@ -4,15 +4,25 @@ A command is declared once, next to its handler, with its Danish and English
 names, its arguments, the permission it needs, where it may be used and its help
 text; `!hjælp` / `!help` is generated from these declarations, so help can never
 drift from behaviour.
+
+A word that names no command gets the nearest command's name back ("Mente du
+!besøg?"), found with the same tolerance for typing as every other reader in connec
+(:mod:`connec.spelling`). Visit rooms and the coordinators' room hold both bots,
+each knowing only its own table: :data:`SHARED_ROOMS` names the one bot that answers
+a word neither knows there, and the other bot's words it must leave alone.
 """
 
 from __future__ import annotations
 
 import enum
-import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
+
+from connec.spelling import Vocabulary, fold
+
+__all__ = ["SHARED_ROOMS", "Command", "CommandTable", "Invocation", "Permission", "Where", "fold"]
 
 PREFIX = "!"
 
@@ -58,15 +68,29 @@ class Invocation:
     word: str
     args: str
     lang: str | None  # the language of the word used, when the word tells
+    # For a word that names no command: the name of the command it most likely was.
+    nearest: str | None = None
+    # A command of the other bot in a room both bots are in: its words, not ours.
+    elsewhere: bool = False
 
 
-def fold(word: str) -> str:
-    """Compare words the way people type them: case, accents and æøå variants."""
-    word = word.strip().lower()
-    for a, b in (("æ", "ae"), ("ø", "oe"), ("å", "aa")):
-        word = word.replace(a, b)
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+@dataclass(frozen=True)
+class SharedRoom:
+    """A kind of room both bots are in: who answers a word neither bot knows there,
+    and the names of the other bot's commands there (so they are left to it)."""
+
+    answered_by: str  # the domain of the bot that answers
+    others: tuple[tuple[str, ...], ...]  # each command of the other bot: its names
+
+
+SHARED_ROOMS: Mapping[Where, SharedRoom] = MappingProxyType(
+    {
+        # The scheduler lives in every visit room; the matchmaker has only `!afslut` there.
+        Where.VISIT_ROOM: SharedRoom("scheduler", (("afslut", "end"),)),
+        # The matchmaker runs the coordinators' room; the scheduler has only `!trivsel` there.
+        Where.COORDINATORS_ROOM: SharedRoom("matchmaker", (("trivsel", "wellbeing"),)),
+    }
+)
 
 
 @dataclass
@@ -106,10 +130,42 @@ class CommandTable:
             clash = taken & {fold(n) for ns in names.values() for n in ns}
             if clash:
                 raise ValueError(f"command name(s) {sorted(clash)} declared twice")
+            self._check_shared(key, names, where)
             self.commands.append(Command(key, names, help, handler, args, permission, where))
             return handler
 
         return register
+
+    def _check_shared(self, key: str, names: dict[str, tuple[str, ...]], where: Where) -> None:
+        """A command in a room both bots share, by the bot that does not answer there,
+        must be listed in SHARED_ROOMS, or the other bot would call it a typo."""
+        listed = {fold(n) for room in SHARED_ROOMS.values() for ns in room.others for n in ns}
+        for kind, room in SHARED_ROOMS.items():
+            if where is not Where.ANY and where & kind and room.answered_by != self.domain:
+                missing = {fold(n) for ns in names.values() for n in ns} - listed
+                if missing:
+                    raise ValueError(f"command {key!r} is not listed in SHARED_ROOMS: {missing}")
+
+    def answers_unknown(self, where: Where) -> bool:
+        """Whether this bot answers a word no command has, in this kind of room."""
+        room = SHARED_ROOMS.get(where)
+        return room is None or room.answered_by == self.domain
+
+    def _names_here(self, where: Where) -> list[str]:
+        """Every command name that works in this kind of room (the other bot's too)."""
+        names = [n for c in self.commands if c.where & where for ns in c.names.values() for n in ns]
+        room = SHARED_ROOMS.get(where)
+        if room is not None and room.answered_by == self.domain:
+            names += [n for ns in room.others for n in ns]
+        return names
+
+    def nearest(self, word: str, where: Where = Where.ANY) -> str | None:
+        """The name of the command a mistyped word most likely was, in this kind of room."""
+        if len(word) < 3:
+            return None
+        names = Vocabulary(self._names_here(where))
+        guess = names.guess(word)
+        return names.exact(word) or (guess.word if guess is not None else None)
 
     def find(self, word: str, where: Where = Where.ANY) -> tuple[Command, str | None] | None:
         """The command a word names (preferring one that belongs in ``where``), and the
@@ -142,9 +198,24 @@ class CommandTable:
         found = self.find(word, where)
         if found is None:
             # Plain words in a direct room are conversation, not a wrong command.
-            return Invocation(None, word, args.strip(), None) if prefixed else None
+            if not prefixed:
+                return None
+            room = SHARED_ROOMS.get(where)
+            others = {fold(n) for ns in room.others for n in ns} if room else set()
+            if fold(word) in others:
+                return Invocation(None, word, args.strip(), None, elsewhere=True)
+            return Invocation(None, word, args.strip(), None, nearest=self.nearest(word, where))
         command, lang = found
         return Invocation(command, word, args.strip(), lang)
+
+    def answers(self, invocation: Invocation, where: Where) -> bool:
+        """Whether this bot answers a word that named none of its commands: always in a
+        direct room; in a room both bots share, only the bot SHARED_ROOMS names, and
+        never for the other bot's own commands. A word of no letters ("!!!") is no try
+        at a command."""
+        if invocation.elsewhere or not any(c.isalpha() for c in invocation.word):
+            return False
+        return self.answers_unknown(where)
 
     def visible(self, where: Where, is_coordinator: bool) -> list[Command]:
         """The commands a person in this kind of room may use, for help."""

@@ -564,11 +564,21 @@ class BotRuntime:
         if invocation is None:
             await self.bot.on_text(ctx)
         elif invocation.command is None:
-            # Visit rooms and the coordinators' room hold both bots, and each knows
-            # only its own commands: there, a word neither knows is left unanswered
-            # rather than answered twice, or wrongly by the bot it was not meant for.
-            if where is Where.DIRECT:
+            # Visit rooms and the coordinators' room hold both bots, each knowing only
+            # its own commands: there one bot answers a word neither knows, so it is
+            # answered once (commands.SHARED_ROOMS).
+            if not self.bot.commands.answers(invocation, where):
+                pass
+            elif invocation.nearest is None and where is Where.DIRECT:
                 await self.reply_help(ctx, unknown=invocation.word)
+            else:
+                await ctx.reply(
+                    "unknown_command.html",
+                    word=invocation.word,
+                    nearest=invocation.nearest,
+                    args=invocation.args,
+                    help_word=self.bot.help_word(ctx.lang),
+                )
         else:
             await self._run_command(ctx)
 

@@ -35,6 +35,7 @@ from connec.people import (
     SLOTS,
     VOLUNTEER_MIN_AGE,
 )
+from connec.spelling import Vocabulary, clear_distance
 
 DOMAIN = "matchmaker_intake"
 OLDEST = 110
@@ -268,10 +269,32 @@ def _vocabulary(entries: Mapping[Any, Iterable[str]]) -> dict[tuple[str, ...], A
     return vocabulary
 
 
+@cache
+def _near_words(step: str) -> Vocabulary:
+    """The one-word answers of a step, to read typos of them ("tirsdga", "englesk")."""
+    return Vocabulary(p[0] for p in _vocabularies()[step] if len(p) == 1 and len(p[0]) >= 4)
+
+
+def _mended(token: str, step: str | None, vocabulary: Mapping[tuple[str, ...], Any]) -> str:
+    """A word as typed, or the answer word it clearly is a typo of (the summary at the
+    end shows what was understood, so a clear typo is read rather than refused)."""
+    if step is None or (token,) in vocabulary or token in _FILLER or token.isdigit():
+        return token
+    near = _near_words(step)
+    guess = near.guess(token)
+    if guess is None or guess.ordinary:
+        return token
+    values = {vocabulary.get((w,)) for w in guess.words}
+    close = guess.distance <= min(clear_distance(len(w)) for w in guess.words)
+    return guess.word if guess.clear or (len(values) == 1 and close) else token
+
+
 def _scan(
-    tokens: Sequence[str], vocabulary: Mapping[tuple[str, ...], Any]
+    tokens: Sequence[str], vocabulary: Mapping[tuple[str, ...], Any], step: str | None = None
 ) -> tuple[list[Any], list[str]]:
-    """Left to right, longest phrase first: the values named, and the words not understood."""
+    """Left to right, longest phrase first: the values named, and the words not understood.
+    With ``step``, a clear typo of one of that step's words counts as the word."""
+    tokens = [_mended(t, step, vocabulary) for t in tokens]
     found: list[Any] = []
     unknown: list[str] = []
     longest = max((len(phrase) for phrase in vocabulary), default=1)
@@ -429,7 +452,7 @@ def _numbers(tokens: Iterable[str]) -> list[int]:
 def _choose(text: str, step: str, options: Sequence[Any]) -> Any:
     """One option, by number (1-based in ``options`` order) or by a word naming it."""
     tokens = _tokens(text)
-    found, _unknown = _scan([t for t in tokens if not t.isdigit()], _vocabularies()[step])
+    found, _unknown = _scan([t for t in tokens if not t.isdigit()], _vocabularies()[step], step)
     for number in _numbers(tokens):
         if not 1 <= number <= len(options):
             return Problem("number_range", {"most": len(options)})
@@ -517,7 +540,9 @@ def _parse_languages(text: str, context: _Context) -> dict[str, Any] | Problem:
         if len(tokens) == 1 and is_language_code(tokens[0]):
             codes.append(tokens[0])  # "da", "ar"
             continue
-        found, missing = _scan([t for t in tokens if not t.isdigit()], _vocabularies()["languages"])
+        found, missing = _scan(
+            [t for t in tokens if not t.isdigit()], _vocabularies()["languages"], "languages"
+        )
         codes += found
         unknown += missing
         for number in _numbers(tokens):
@@ -565,7 +590,9 @@ def _parse_about(text: str, context: _Context) -> dict[str, Any] | Problem:
 
 def _parse_contact_modes(text: str, context: _Context) -> dict[str, Any] | Problem:
     tokens = _tokens(text)
-    found, unknown = _scan([t for t in tokens if not t.isdigit()], _vocabularies()["contact_modes"])
+    found, unknown = _scan(
+        [t for t in tokens if not t.isdigit()], _vocabularies()["contact_modes"], "contact_modes"
+    )
     for number in _numbers(tokens):
         if not 1 <= number <= len(CONTACT_MODES):
             return Problem("number_range", {"most": len(CONTACT_MODES)})
@@ -594,7 +621,7 @@ def parse_availability(text: str) -> list[str] | Problem:
         tokens = _tokens(piece)
         if any(t.isdigit() and not 1 <= int(t) <= len(DAYS) for t in tokens):
             return Problem("day_number")
-        found, unknown = _scan(tokens, vocabulary)
+        found, unknown = _scan(tokens, vocabulary, "availability")
         if unknown:
             return Problem("not_understood", {"words": " ".join(unknown)})
         days: set[str] = set()

@@ -5,6 +5,15 @@ words, in each person's own zone, and asks the other person to confirm with a wo
 ("ja", "yes", "ok") or a ✅ / 👍 reaction on its question. The booker cannot confirm
 their own booking. A confirmed visit gets its reminders and a calendar file.
 
+Words are read as people type them (:mod:`bots.scheduler.reading`): a clear typo is
+read, an unclear one is first put to the booker ("Mente du torsdag den 3. december
+kl. 14.00?") and nothing is proposed without their yes. Without any command, a day
+and a time arranged in chat ("Skal vi ses på torsdag kl 14?") get one quiet offer to
+put it in the calendar; a yes or 👍 from either person proposes it as a booking.
+
+A visit keeps its number when it moves: the new row a move makes carries the number
+of the one it replaces (``Booking.visit_number``).
+
 Handlers follow parse → store → reply. Each is safe to run twice for the same
 message (a crash before the runtime records the message as handled): the same
 booking is found again, and replies reuse their transaction IDs.
@@ -20,12 +29,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import nio
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.common.commands import Where
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
 from bots.scheduler import calendar, silence
 from bots.scheduler.dialogue import is_no, is_yes, plain
+from bots.scheduler.reading import chat_offer, read_booking
 from bots.scheduler.reminders import (
     cancel_reminders,
     next_occurrence,
@@ -40,7 +51,6 @@ from bots.scheduler.timeparse import (
     ASK_TIME,
     DEFAULT_DURATION_MINUTES,
     BookingRequest,
-    parse_booking,
 )
 from bots.scheduler.visit_room import VisitRoom, first_name, visit_room
 from bots.scheduler.when_words import spell_out, spell_out_day, spell_out_weekly
@@ -49,7 +59,12 @@ from connec.models import Booking, Person, Reminder
 log = logging.getLogger(__name__)
 
 PROPOSED, CONFIRMED, CANCELLED, MOVED = "proposed", "confirmed", "cancelled", "moved"
+# Before a booking is proposed: a time seen in chat, or a reading to be checked.
+OFFERED, UNSURE = "offered", "unsure"
 OPEN = (PROPOSED, CONFIRMED)
+CHECKING = (OFFERED, UNSURE)
+# A plain "ja" answers a chat offer only this soon after it (a 👍 on it, any time).
+OFFER_ANSWERED_WITHIN = timedelta(hours=2)
 CONFIRM_REACTIONS = frozenset({"✅", "👍", "✔️", "✔", "👌", "☑️"})
 DECLINE_REACTIONS = frozenset({"👎", "❌"})
 LIST_WORDS = frozenset({"liste", "list", "vis", "show", "oversigt"})
@@ -140,30 +155,34 @@ async def visit_command(ctx: MessageContext) -> None:
 
 
 async def book(ctx: MessageContext, text: str, replaces: Booking | None = None) -> None:
-    """Read a time, store a proposed booking and ask the other person to confirm."""
+    """Read a time and store it: proposed to the other person, or, when a typo was not
+    clear, first put to the booker ("Mente du …?"). ``replaces`` is the visit moved."""
     answer = answer_for(ctx)
     found = await _room_and_person(ctx, answer)
     if found is None:
         return
     room, booker = found
     now = ctx.runtime.clock.now()
-    request = parse_booking(text, now, booker.timezone)
+    reading = read_booking(text, now, booker.timezone)
+    request = reading.ask or reading.request
     if request.problem is not None or request.when is None:
         await _problem(answer, request, ctx.lang)
         return
+    state = PROPOSED if reading.quiet else UNSURE
     when = request.when.astimezone(UTC)
     weekly = request.weekly or (replaces is not None and replaces.weekly)
     duration = request.duration_minutes
     if replaces is not None and duration == DEFAULT_DURATION_MINUTES:
         duration = replaces.duration_minutes
     mode = request.contact_mode or (replaces.contact_mode if replaces else None)
+    dropped: list[int] = []
     async with ctx.runtime.db.session() as session:
         booking = await session.scalar(
             select(Booking).where(
                 Booking.room_id == room.room_id,
                 Booking.booked_by == ctx.sender,
                 Booking.starts_at == when,
-                Booking.state == PROPOSED,
+                Booking.state.in_((PROPOSED, UNSURE)),
                 Booking.created_at >= now - SAME_BOOKING_WINDOW,
             )
         )
@@ -177,33 +196,89 @@ async def book(ctx: MessageContext, text: str, replaces: Booking | None = None) 
                 duration_minutes=duration,
                 contact_mode=mode,
                 weekly=weekly,
-                state=PROPOSED,
+                state=state,
                 replaces_id=replaces.id if replaces else None,
+                number=replaces.visit_number if replaces else None,
                 created_at=now,
                 updated_at=now,
             )
             session.add(booking)
             await session.flush()
-        number = booking.id
+            if state == PROPOSED and replaces is not None:
+                dropped = await _retire(session, replaces.id, now)
+        number, state = booking.id, booking.state
+    unschedule(ctx.runtime, dropped)
+    if state == UNSURE:
+        await _ask_unsure(ctx.runtime, room, booker, number, answer)
+    else:
+        await _propose(ctx.runtime, room, booker, number, answer)
+
+
+async def _retire(session: AsyncSession, booking_id: int, now: datetime) -> list[int]:
+    """The old time of a moved visit: no longer open, its reminders cancelled."""
+    row = await session.get(Booking, booking_id)
+    if row is None or row.state not in OPEN:
+        return []
+    row.state, row.updated_at = MOVED, now
+    return await cancel_reminders(session, row.id)
+
+
+async def _ask_unsure(
+    runtime: BotRuntime, room: VisitRoom, booker: Person, booking_id: int, answer: Answer
+) -> None:
+    """ "Mente du torsdag den 3. december kl. 14.00?" to the booker, before anything else."""
+    async with runtime.db.session() as session:
+        booking = await session.get(Booking, booking_id)
+    assert booking is not None
+    question = await answer(
+        "booking_unsure.html",
+        mentions=[booker.matrix_id],
+        person=pill(booker),
+        other=first_name(room.other(booker)),
+        lines=room.when(booking.starts_at, booking.weekly, answer.lang),
+        first=_first_day(booking.starts_at, booking.zone, answer.lang) if booking.weekly else None,
+    )
+    await _remember_question(runtime, booking_id, question)
+
+
+async def _propose(
+    runtime: BotRuntime, room: VisitRoom, booker: Person, booking_id: int, answer: Answer
+) -> None:
+    """Ask the other person to confirm a proposed booking."""
+    async with runtime.db.session() as session:
+        booking = await session.get(Booking, booking_id)
+        replaced = (
+            await session.get(Booking, booking.replaces_id)
+            if booking is not None and booking.replaces_id is not None
+            else None
+        )
+    assert booking is not None
     other = room.other(booker)
+    when, weekly = booking.starts_at, booking.weekly
     question = await answer(
         "booking_proposed.html",
         mentions=[other.matrix_id],
-        number=number,
+        number=booking.visit_number,
         booker=first_name(booker),
         other=pill(other),
-        lines=room.when(when, weekly, ctx.lang),
-        duration=duration,
-        mode=_mode(mode),
+        lines=room.when(when, weekly, answer.lang),
+        duration=booking.duration_minutes,
+        mode=_mode(booking.contact_mode),
         weekly=weekly,
-        first=_first_day(when, booker.timezone, ctx.lang) if weekly else None,
-        moved_from=replaces.id if replaces else None,
+        first=_first_day(when, booking.zone, answer.lang) if weekly else None,
+        moved_from=replaced.visit_number if replaced else None,
     )
-    if question is not None:
-        async with ctx.runtime.db.session() as session:
-            row = await session.get(Booking, number)
-            if row is not None:
-                row.question_event_id = question
+    await _remember_question(runtime, booking_id, question)
+
+
+async def _remember_question(runtime: BotRuntime, booking_id: int, question: str | None) -> None:
+    """The bot's question about a booking, so a reply or reaction to it finds the booking."""
+    if question is None:
+        return
+    async with runtime.db.session() as session:
+        row = await session.get(Booking, booking_id)
+        if row is not None:
+            row.question_event_id = question
 
 
 def _first_day(at: datetime, zone: str, lang: str) -> str:
@@ -238,7 +313,7 @@ async def list_visits(ctx: MessageContext) -> None:
     for at, booking in upcoming:
         items.append(
             {
-                "number": booking.id,
+                "number": booking.visit_number,
                 "when": spell_out(at, ctx.lang, person.timezone),
                 "every": spell_out_weekly(at, ctx.lang, person.timezone)
                 if booking.weekly
@@ -253,6 +328,23 @@ async def list_visits(ctx: MessageContext) -> None:
 # --- !aflys / !cancel, !flyt / !move --------------------------------------------------------
 
 
+async def _current(session: AsyncSession, room_id: str, number: int) -> Booking | None:
+    """Visit ``number`` in this room as it stands: its open row (a moved visit's newest),
+    else its newest row of any kind."""
+    rows = (
+        await session.scalars(
+            select(Booking)
+            .where(
+                Booking.room_id == room_id,
+                func.coalesce(Booking.number, Booking.id) == number,
+                Booking.state.not_in(CHECKING),
+            )
+            .order_by(Booking.id.desc())
+        )
+    ).all()
+    return next((b for b in rows if b.state in OPEN), rows[0] if rows else None)
+
+
 async def _changeable(
     ctx: MessageContext, answer: Answer, number: int | None, usage: str
 ) -> tuple[VisitRoom, Person, Booking] | None:
@@ -264,8 +356,8 @@ async def _changeable(
         await answer("booking_which.html", usage=usage)
         return None
     async with ctx.runtime.db.session() as session:
-        booking = await session.get(Booking, number)
-    if booking is None or booking.room_id != room.room_id:
+        booking = await _current(session, room.room_id, number)
+    if booking is None:
         await answer("booking_not_found.html", number=number, usage=usage)
         return None
     return room, person, booking
@@ -288,21 +380,32 @@ async def cancel_command(ctx: MessageContext) -> None:
         return
     room, person, booking = found
     if booking.state not in (*OPEN, CANCELLED):
-        await answer("booking_not_found.html", number=booking.id, usage="cancel")
+        await answer("booking_not_found.html", number=booking.visit_number, usage="cancel")
         return
+    now = ctx.runtime.clock.now()
     async with ctx.runtime.db.session() as session:
         row = await session.get(Booking, booking.id)
         assert row is not None
-        row.state, row.updated_at = CANCELLED, ctx.runtime.clock.now()
+        row.state, row.updated_at = CANCELLED, now
         dropped = await cancel_reminders(session, row.id)
+        # A question still open about this visit ("Mente du …?" on a move) goes with it.
+        await session.execute(
+            update(Booking)
+            .where(
+                Booking.room_id == room.room_id,
+                func.coalesce(Booking.number, Booking.id) == booking.visit_number,
+                Booking.state.in_(CHECKING),
+            )
+            .values(state=CANCELLED, updated_at=now)
+        )
     unschedule(ctx.runtime, dropped)
     await answer(
         "booking_cancelled.html",
         mentions=room.mentions,
-        number=booking.id,
+        number=booking.visit_number,
         by=first_name(person),
         people=[pill(p) for p in room.people],
-        lines=room.when(_shown_time(booking, ctx.runtime.clock.now()), booking.weekly, ctx.lang),
+        lines=room.when(_shown_time(booking, now), booking.weekly, ctx.lang),
         weekly=booking.weekly,
     )
 
@@ -326,28 +429,69 @@ async def move_command(ctx: MessageContext) -> None:
     found = await _changeable(ctx, answer, number, "move")
     if found is None:
         return
-    _, person, booking = found
+    _, _, booking = found
     if not text:
         await answer("booking_which.html", usage="move")
         return
-    if booking.state == MOVED:
-        # The same message again after a crash: ask about the replacement again.
-        await book(ctx, text, replaces=booking)
-        return
     if booking.state not in OPEN:
-        await answer("booking_not_found.html", number=booking.id, usage="move")
+        await answer("booking_not_found.html", number=booking.visit_number, usage="move")
         return
-    request = parse_booking(text, ctx.runtime.clock.now(), person.timezone)
-    if request.problem is not None:
-        await _problem(answer, request, ctx.lang)
-        return
-    async with ctx.runtime.db.session() as session:
-        row = await session.get(Booking, booking.id)
-        assert row is not None
-        row.state, row.updated_at = MOVED, ctx.runtime.clock.now()
-        dropped = await cancel_reminders(session, row.id)
-    unschedule(ctx.runtime, dropped)
+    # The old time is let go only when the new one is proposed (a typo asks first), in
+    # the same transaction; the same message again after a crash finds that proposal.
     await book(ctx, text, replaces=booking)
+
+
+# --- Without a command: a day and a time arranged in chat ------------------------------------
+
+
+async def offer(ctx: MessageContext) -> bool:
+    """ "Skal vi ses på torsdag kl 14?": offer once, quietly, to put it in the calendar.
+
+    Only a clear day and clock time still ahead (:func:`reading.chat_offer`), and only
+    once for that time in this room, whatever became of it; nobody is mentioned.
+    """
+    if ctx.where is not Where.VISIT_ROOM:
+        return False
+    now = ctx.runtime.clock.now()
+    async with ctx.runtime.db.session() as session:
+        room = await visit_room(session, ctx.room.room_id)
+    person = room.person(ctx.sender) if room is not None else None
+    if room is None or not room.active or person is None:
+        return False
+    request = chat_offer(ctx.body, now, person.timezone)
+    if request is None or request.when is None:
+        return False
+    when = request.when.astimezone(UTC)
+    async with ctx.runtime.db.session() as session:
+        known = await session.scalar(
+            select(Booking.id).where(Booking.room_id == room.room_id, Booking.starts_at == when)
+        )
+        if known is not None:
+            return False
+        row = Booking(
+            match_id=room.match.id,
+            room_id=room.room_id,
+            booked_by=ctx.sender,
+            starts_at=when,
+            zone=person.timezone,
+            duration_minutes=request.duration_minutes,
+            contact_mode=request.contact_mode,
+            weekly=request.weekly,
+            state=OFFERED,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        row_id = row.id
+    lang = room.language(ctx.runtime.settings.language)
+    question = await Answer(ctx.runtime, room.room_id, lang, ctx.event.event_id)(
+        "booking_offer.html",
+        lines=room.when(when, request.weekly, lang),
+        first=_first_day(when, person.timezone, lang) if request.weekly else None,
+    )
+    await _remember_question(ctx.runtime, row_id, question)
+    return True
 
 
 # --- Confirming ------------------------------------------------------------------------
@@ -401,14 +545,87 @@ async def _proposals(
     return room, list(proposals)
 
 
+async def _checking(
+    runtime: BotRuntime, room_id: str, sender: str, target: str | None
+) -> Booking | None:
+    """The question before a booking that a yes or no from ``sender`` answers: their own
+    "Mente du …?", or a chat offer (to either person); the one replied to, else the newest.
+    A plain answer counts for an offer only shortly after it."""
+    now = runtime.clock.now()
+    async with runtime.db.session() as session:
+        query = select(Booking).where(Booking.room_id == room_id, Booking.state.in_(CHECKING))
+        if target is not None:
+            query = query.where(Booking.question_event_id == target)
+        rows = (await session.scalars(query.order_by(Booking.id.desc()))).all()
+    for row in rows:
+        if row.state == UNSURE and row.booked_by != sender:
+            continue
+        if row.state == OFFERED and target is None and row.created_at < now - OFFER_ANSWERED_WITHIN:
+            continue
+        return row
+    return None
+
+
+def _newer(checking: Booking | None, proposals: list[Booking], sender: str) -> bool:
+    """Whether the question before a booking is the latest thing a yes/no may answer."""
+    theirs = [b.id for b in proposals if b.booked_by != sender]
+    return checking is not None and (not theirs or checking.id > max(theirs))
+
+
+async def _accept(runtime: BotRuntime, sender: str, row: Booking, answer: Answer) -> bool:
+    """Yes to "Mente du …?" or to a chat offer: it becomes a booking the other confirms."""
+    now = runtime.clock.now()
+    dropped: list[int] = []
+    async with runtime.db.session() as session:
+        room = await visit_room(session, row.room_id)
+        booking = await session.get(Booking, row.id)
+        person = room.person(sender) if room is not None else None
+        if room is None or not room.active or person is None or booking is None:
+            return False
+        if booking.state not in CHECKING:
+            return False
+        if booking.starts_at <= now:
+            booking.state, booking.updated_at = CANCELLED, now
+            late = True
+        else:
+            booking.state, booking.booked_by, booking.updated_at = PROPOSED, sender, now
+            late = False
+            dropped = (
+                await _retire(session, booking.replaces_id, now) if booking.replaces_id else []
+            )
+        number = booking.visit_number
+    if late:
+        await answer("booking_too_late.html", number=number)
+        return True
+    unschedule(runtime, dropped)
+    await _propose(runtime, room, person, row.id, answer)
+    return True
+
+
+async def _let_go(runtime: BotRuntime, row: Booking, answer: Answer, *, quiet: bool) -> bool:
+    """No to "Mente du …?" (the booker is asked to write the time again) or to an offer."""
+    async with runtime.db.session() as session:
+        booking = await session.get(Booking, row.id)
+        if booking is None or booking.state not in CHECKING:
+            return False
+        booking.state, booking.updated_at = CANCELLED, runtime.clock.now()
+    if not quiet:
+        await answer("booking_unsure_no.html")
+    return True
+
+
 async def confirm(
     runtime: BotRuntime, room_id: str, sender: str, target: str | None, answer: Answer
 ) -> bool:
     """The other person says yes: confirm, plan reminders, tell both, send the calendar.
+    (A yes to a question before a booking makes it a booking; see :func:`_accept`.)
 
     Answers False when there was nothing to confirm (the words were conversation).
     """
     room, proposals = await _proposals(runtime, room_id, target)
+    checking = await _checking(runtime, room_id, sender, target)
+    if checking is not None and _newer(checking, proposals, sender):
+        return await _accept(runtime, sender, checking, answer)
     if room is None or not room.active or not proposals:
         return False
     person = room.person(sender)
@@ -430,13 +647,14 @@ async def confirm(
             booking.starts_at = ahead[0] if ahead else booking.starts_at
         if booking.starts_at <= now:
             booking.state, booking.updated_at = CANCELLED, now
-            number, late = booking.id, True
+            number, late = booking.visit_number, True
         else:
             booking.state, booking.confirmed_by, booking.updated_at = CONFIRMED, sender, now
             made = await plan_booking(
                 session, booking, [p.id for p in room.people], now, runtime.settings.visits
             )
-            number, late = booking.id, False
+            number, late = booking.visit_number, False
+        booking_id = booking.id
     if late:
         await answer("booking_too_late.html", number=number)
         return True
@@ -453,18 +671,24 @@ async def confirm(
         first=_first_day(booking.starts_at, booking.zone, answer.lang) if booking.weekly else None,
     )
     try:
-        await calendar.send_calendar(runtime, number)
+        await calendar.send_calendar(runtime, booking_id)
     except Exception:
         # The booking stands; the next start sends a calendar file that never went out.
-        log.exception("calendar failed", extra={"bot": "scheduler", "booking": number})
+        log.exception("calendar failed", extra={"bot": "scheduler", "booking": booking_id})
     return True
 
 
 async def decline(
     runtime: BotRuntime, room_id: str, sender: str, target: str | None, answer: Answer
 ) -> bool:
-    """The other person says no to a proposed time: it is dropped, kindly."""
+    """The other person says no to a proposed time: it is dropped, kindly. (A no to a
+    question before a booking lets it go; a plain "nej" in chat is no answer to an offer.)"""
     room, proposals = await _proposals(runtime, room_id, target)
+    checking = await _checking(runtime, room_id, sender, target)
+    if checking is not None and checking.state == OFFERED and target is None:
+        checking = None
+    if checking is not None and _newer(checking, proposals, sender):
+        return await _let_go(runtime, checking, answer, quiet=checking.state == OFFERED)
     if room is None or not proposals:
         return False
     person = room.person(sender)
@@ -482,7 +706,7 @@ async def decline(
     await answer(
         "booking_declined.html",
         mentions=[booker.matrix_id] if booker else [],
-        number=booking.id,
+        number=booking.visit_number,
         name=first_name(person),
         booker=pill(booker) if booker else None,
     )

@@ -58,8 +58,10 @@ class Scheduler(Bot):
     async def on_text(self, ctx: MessageContext) -> None:
         if ctx.where is Where.VISIT_ROOM:
             await silence.note_activity(ctx.runtime, ctx.room.room_id)
-            # Anything else is the pair talking to each other: the bot keeps quiet.
-            await booking.on_text(ctx)
+            # Anything else is the pair talking to each other: the bot keeps quiet,
+            # unless they clearly arrange a day and a time.
+            if not await booking.on_text(ctx):
+                await booking.offer(ctx)
             return
         if await conversations.on_text(ctx):
             return

@@ -72,7 +72,11 @@ def build_ics(
 
 def filename(booking: Booking, lang: str) -> str:
     # ASCII, so every phone and mail program keeps the name.
-    return f"besoeg-{booking.id}.ics" if lang == "da" else f"visit-{booking.id}.ics"
+    return (
+        f"besoeg-{booking.visit_number}.ics"
+        if lang == "da"
+        else f"visit-{booking.visit_number}.ics"
+    )
 
 
 def ics_for(runtime: BotRuntime, booking: Booking, room: VisitRoom, lang: str) -> bytes:

@@ -244,7 +244,7 @@ async def _raise(runtime: BotRuntime, asked: Asked, kind: str, shared: str | Non
     lang = runtime.settings.language
     values: dict[str, Any] = {
         "kind": kind,
-        "number": asked.booking.id,
+        "number": asked.booking.visit_number,
         "name": first_name(asked.person),
         "other": first_name(asked.other),
         "when": spell_out(asked.checkin.occurrence_at, lang, runtime.settings.timezone),

@@ -493,7 +493,7 @@ async def send_before(runtime: BotRuntime, due: Due) -> str | None:
         expires_at=due.reminder.occurrence_at + timedelta(minutes=booking.duration_minutes),
         mentions=room.mentions,
         people=[{"id": p.matrix_id, "name": first_name(p)} for p in room.people],
-        number=booking.id,
+        number=booking.visit_number,
         lines=room.when(due.reminder.occurrence_at, False, lang),
         minutes=minutes if minutes <= 90 else None,
         mode=_mode_word(booking.contact_mode),
@@ -601,7 +601,7 @@ async def report_missed(runtime: BotRuntime, missed: Sequence[Due]) -> None:
     lang = runtime.settings.language
     lines = [
         {
-            "number": d.booking.id,
+            "number": d.booking.visit_number,
             "a": first_name(d.room.a),
             "b": first_name(d.room.b),
             "when": d.room.when(d.reminder.occurrence_at, False, lang)[0]["when"],

@@ -14,7 +14,9 @@ so no separate language detection is needed. The rules follow
 - a date without a year is the next such date (today included);
 - a clock time without any day is the next such time (today, else tomorrow);
 - "halv tre" is half an hour *before* three (14:30), "kvart i tre" 14:45;
-- a range ("kl 14-15", "fra 10 til 12", "from 2 to 4pm") gives the start and the length;
+- a range ("kl 14-15", "fra 10 til 12", "mellem 14 og 15", "from 2 to 4pm") gives the
+  start and the length; "en times tid" and "et par timer" are lengths;
+- a named day ("juleaften", "2. juledag", "grundlovsdag", :mod:`named_days`) is its next date;
 - only weekly visits exist, so "hver dag" or "every other week" is unparseable rather
   than quietly booked once; so is anything that contradicts itself ("onsdag den 1.
   december" when the 1st is a Tuesday, two different times).
@@ -29,7 +31,8 @@ elapsed time, so it is counted in UTC across a change.
 We measured ``dateparser`` on the Danish rows first: it misses "kl 14", "halv tre",
 "kvart i tre", "hver onsdag", parts of day, the 1–7 afternoon rule and Danish dates,
 so this module is a small tokenizer and grammar instead; Babel supplies the month
-and weekday names.
+and weekday names. It reads the words it knows and skips the rest; reading typos is
+:mod:`bots.scheduler.reading`'s job, on top of this.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names, get_month_names
+
+from bots.scheduler import named_days
 
 DEFAULT_DURATION_MINUTES = 30
 LONGEST_DURATION_MINUTES = 24 * 60
@@ -78,7 +83,21 @@ class BookingRequest:
 # Multi-word phrases become one token first, so "i morgen" (tomorrow) is never read as
 # "i" + "morgen" (morning) and "i aften" is this evening, not the evening of some day.
 _PHRASES: tuple[tuple[str, str], ...] = (
-    (r"\bi\s+overmorgen\b", "overmorgen"),
+    # "mellem 14 og 15" is the range "fra 14 til 15".
+    (
+        r"\b(?:mellem|between)\s+((?:kl\.?|klokken|at)?\s*\d{1,2}(?:[.:]\d{2})?)\s+(?:og|and)\s+",
+        r"fra \1 til ",
+    ),
+    # "en times tid", "et kvarters tid": about that long.
+    (r"\btimes\s+tid\b", "time"),
+    (r"\btimers\s+tid\b", "timer"),
+    (r"\bkvarters\s+tid\b", "kvarter"),
+    (r"\bet\s+par\s+timer\b", "2 timer"),
+    (r"\ba\s+couple\s+of\s+hours\b", "2 hours"),
+    (r"\bi\s*morn\b", "imorgen"),  # how "i morgen" is said, and often written
+    (r"\b(?:tmrw|tmr|tomoz)\b", "tomorrow"),
+    (r"\btonite\b", "tonight"),
+    (r"\bi\s*overmorgen\b", "overmorgen"),
     (r"\b(?:the\s+)?day\s+after\s+tomorrow\b", "overmorgen"),
     (r"\bi\s+morgen\b", "imorgen"),
     (r"\bi\s+dag\b", "idag"),
@@ -271,6 +290,45 @@ def _full_month_names() -> frozenset[str]:
     return frozenset(names - _MONTH_WORDS_ALSO_VERBS)
 
 
+# Words of the phrases above and of the small grammar, known as they are.
+_GRAMMAR_WORDS = frozenset(
+    {"i", "på", "om", "in", "on", "the", "of", "den", "d", "ved", "og", "and", "halv", "half",
+     "kvart", "quarter", "tidlig", "næste", "next", "day", "after", "this", "morgen", "dag",
+     "går", "forgårs", "aften", "eftermiddag", "formiddag", "morges", "nat", "mellem",
+     "between", "tid", "par", "couple", "a", "an", "for", "tonight", "uge", "ugen", "gang"}
+)  # fmt: skip
+
+
+@cache
+def known_words() -> frozenset[str]:
+    """Every word the reader understands as it is written."""
+    return frozenset(
+        {
+            *_weekday_words(), *_month_words(), *_PART_WORDS, *_DAY_OFFSETS, *_TODAY_PARTS,
+            *_NUMBER_WORDS, *_SPOKEN_MINUTES, *_AFTER_WORDS, *_BEFORE_WORDS, *_UNITS,
+            *_MARKERS, *_UNTIL_WORDS, *_MERIDIEMS, *_CLOCK_SUFFIXES, *_NOON_WORDS,
+            *_EVERY_WORDS, *_WEEK_WORDS, *_WEEKLY_WORDS, *_OTHER_RHYTHMS, *_MODE_WORDS,
+            *_DAY_OF_MONTH_WORDS, *_GRAMMAR_WORDS, *_NOT_DAY_ABBREVIATIONS,
+            *named_days.words(), *named_days.words(several=True),
+        }
+    )  # fmt: skip
+
+
+@cache
+def time_words() -> frozenset[str]:
+    """The words a typo may be of, so that it is read or asked about rather than lost:
+    days, months, parts of day, time and length words, named days, how to talk.
+    Short words are left out: a typo of "kl" or "maj" could be anything."""
+    words = {
+        *_weekday_words(), *_month_words(), *_PART_WORDS, *_DAY_OFFSETS, *_TODAY_PARTS,
+        *_NUMBER_WORDS, *_UNITS, *_MARKERS, *_EVERY_WORDS, *_WEEKLY_WORDS, *_MODE_WORDS,
+        *named_days.words(), "tonight", "næste", "halvanden", "kvarter", "eftermiddag",
+    }  # fmt: skip
+    # The distinctive words of named days said in several words ("christmas eve").
+    words |= {w for w in named_days.words(several=True) if len(w) >= 5}
+    return frozenset(w for w in words if len(w) >= 4)
+
+
 # --- Tokens ----------------------------------------------------------------------
 
 
@@ -287,6 +345,8 @@ def _tokenize(text: str) -> list[_Token]:
     text = re.sub(r"(?<=[a-zæøå])-(?=[a-zæøå])", "", text)  # video-opkald, twenty-five
     text = re.sub(r"(?<=\d)-(?=tiden\b)", "", text)  # 14-tiden
     text = _RANGE_DASH.sub(r"\1 til ", text)  # "kl 14-15", but not "3-12-2026"
+    for named, key in named_days.aliases():  # "2. juledag" is one word, a day
+        text = named.sub(key, text)
     for pattern, replacement in _PHRASES:
         text = re.sub(pattern, replacement, text)
     tokens: list[_Token] = []
@@ -323,6 +383,7 @@ class _Findings:
     relative: timedelta | None = None
     relative_days: int | None = None
     weekday: int | None = None
+    named_day: str | None = None  # a key of named_days ("juleaften")
     next_week: bool = False
     weekly: bool = False
     duration: int | None = None
@@ -330,6 +391,7 @@ class _Findings:
     loose_numbers: list[_Token] = field(default_factory=list)
     pairs: list[_Token] = field(default_factory=list)
     broken: bool = False
+    loose_clock: bool = False  # the clock time is a bare number ("i morgen 14")
 
     def put(self, name: str, value: object) -> None:
         """Record ``value``; saying two different things for one slot is unclear."""
@@ -341,7 +403,13 @@ class _Findings:
 
     def day_references(self) -> int:
         """How many independent ways of naming the day were used."""
-        named = (self.date, self.day_of_month, self.day_offset, self.relative_days)
+        named = (
+            self.date,
+            self.day_of_month,
+            self.day_offset,
+            self.relative_days,
+            self.named_day,
+        )
         return sum(reference is not None for reference in named)
 
 
@@ -368,6 +436,7 @@ class _Reader:
             self._spoken_time,
             self._day_word,
             self._weekday,
+            self._named_day,
             self._date,
             self._part_of_day,
             self._contact_mode,
@@ -655,6 +724,14 @@ class _Reader:
             self.found.weekly = True
         return i + 1
 
+    def _named_day(self, i: int) -> int | None:
+        """ "juleaften", "2. juledag" (joined into one word by the tokenizer)."""
+        word = self.word(i)
+        if word is None or word not in named_days.day_keys():
+            return None
+        self.found.put("named_day", word)
+        return i + 1
+
     def _date(self, i: int) -> int | None:
         """ "3/12", "3.12.2026", "den 3. december", "3. dec.", "December 3rd", "the 3rd"."""
         token, word = self.token(i), self.word(i)
@@ -753,6 +830,7 @@ class _Reader:
             if number.numbers[0] <= 23:
                 leading_zero = number.text.startswith("0") and len(number.text) > 1
                 found.clock = _Clock(number.numbers[0], 0, number.numbers[0] >= 13 or leading_zero)
+                found.loose_clock = True
                 return
         if found.loose_numbers:
             found.broken = True
@@ -864,11 +942,36 @@ def parse_booking(text: str, now: datetime, zone: str = "Europe/Copenhagen") -> 
     Returns a ``BookingRequest`` whose ``problem`` says why there is no ``when``:
     "past", "unparseable" or "ask_time" (a day without a time).
     """
+    return parse_booking_said(text, now, zone)[0]
+
+
+@dataclass(frozen=True)
+class Said:
+    """Which kinds of words a text named its time with."""
+
+    day: bool  # a weekday, a date, a named day, "i morgen"
+    clock: bool  # a clock time that says it is one: "kl 14", "halv tre", "2pm", "10.30"
+    relative: bool  # "om en time", "in 2 hours"
+
+
+def parse_booking_said(
+    text: str, now: datetime, zone: str = "Europe/Copenhagen"
+) -> tuple[BookingRequest, Said]:
+    """:func:`parse_booking`, and which kinds of words the time was named with."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
+    found = _Reader(_tokenize(text)).read()
+    said = Said(
+        day=found.day_references() > 0 or found.weekday is not None,
+        clock=found.clock is not None and not found.loose_clock,
+        relative=found.relative is not None,
+    )
+    return _resolve(found, now, zone), said
+
+
+def _resolve(found: _Findings, now: datetime, zone: str) -> BookingRequest:
     tz = ZoneInfo(zone)
     local_now = now.astimezone(tz)
-    found = _Reader(_tokenize(text)).read()
 
     duration = found.duration or DEFAULT_DURATION_MINUTES
     if found.clock is not None and found.until is not None:
@@ -917,6 +1020,10 @@ def parse_booking(text: str, now: datetime, zone: str = "Europe/Copenhagen") -> 
         day = today + timedelta(days=found.day_offset)
     elif found.relative_days is not None:
         day = today + timedelta(days=found.relative_days)
+    elif found.named_day is not None:
+        day = named_days.next_named_day(found.named_day, today)
+        if day is None:
+            return unparseable
 
     if found.weekday is not None:
         weekday_day = _next_weekday(today, found.weekday, found.next_week)

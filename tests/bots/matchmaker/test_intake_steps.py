@@ -337,3 +337,39 @@ def test_the_question_count_holds_steady_for_someone_who_gives_a_postcode() -> N
         state = outcome.state
         counts.append((outcome.messages[0].values["position"], outcome.messages[0].values["total"]))
     assert counts == [(n, 13) for n in range(1, 14)]
+
+
+# ---------------------------------------------------------------- answers as people type them
+
+
+@pytest.mark.parametrize(
+    ("typed", "slots"),
+    [
+        ("tirsdga formiddag, torsdg eftermidag", ["tue-am", "thu-pm"]),
+        ("mandag aftn", ["mon-eve"]),
+        ("Fredga", ["fri-am", "fri-pm", "fri-eve"]),
+        ("lordag formiddag", ["sat-am"]),
+    ],
+)
+def test_days_and_parts_of_day_with_typos_are_read(typed: str, slots: list[str]) -> None:
+    assert parse_availability(typed) == slots
+
+
+def test_a_word_far_from_any_day_is_still_not_understood() -> None:
+    problem = parse_availability("mandag og blomkål")
+    assert isinstance(problem, Problem) and problem.code == "not_understood"
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "value"),
+    [
+        ("languages", "dansk og englesk", {"languages": ["da", "en"]}),
+        ("languages", "Danks, arabsk", {"languages": ["da", "ar"]}),
+        ("contact_modes", "vidoe og telefn", {"contact_modes": ["voice", "video"]}),
+        ("contact_modes", "skirve", {"contact_modes": ["chat"]}),
+    ],
+)
+def test_languages_and_contact_modes_with_typos_are_read(
+    step: str, typed: str, value: dict[str, list[str]]
+) -> None:
+    assert steps.PARSERS[step](typed, steps._Context(2026, "citizen")) == value

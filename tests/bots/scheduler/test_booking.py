@@ -185,20 +185,22 @@ async def test_a_visit_is_moved_then_cancelled_each_told_to_both_and_its_reminde
     await say(pair.b, pair.room_id, f"!flyt {first.id} fredag kl 10")
     moved = await lise.wait_text(pair.room_id, f"har flyttet besøg {first.id}")
     assert "fredag den 27. november kl. 10.00" in moved.body
+    assert f"(nummer {first.id})" in moved.body  # a visit keeps its number when it moves
     first_again, second = await bookings_in(db, pair.room_id)
     assert first_again.state == "moved" and second.replaces_id == first.id
+    assert second.visit_number == first.id
     assert all(r.state == "cancelled" for r in await reminders_of(db, first.id))
     assert len(timer) == jobs_before - 4
 
     await say(pair.a, pair.room_id, "ja")
-    await peter.wait_text(pair.room_id, f"Besøg {second.id} er aftalt")
+    await peter.wait_text(pair.room_id, f"Besøg {first.id} er aftalt")
 
     await say(pair.a, pair.room_id, "!besøg")
     listing = await lise.wait_text(pair.room_id, "Jeres kommende besøg")
-    assert f"Nummer {second.id}" in listing.body and f"Nummer {first.id}:" not in listing.body
+    assert f"Nummer {first.id}: <b>fredag" in listing.formatted_body
 
-    await say(pair.a, pair.room_id, f"!aflys {second.id}")
-    cancelled = await peter.wait_text(pair.room_id, f"har aflyst besøg {second.id}")
+    await say(pair.a, pair.room_id, f"!aflys {first.id}")
+    cancelled = await peter.wait_text(pair.room_id, f"har aflyst besøg {first.id}")
     assert "Lise har aflyst" in cancelled.body
     assert set(cancelled.source["content"]["m.mentions"]["user_ids"]) == {
         pair.a.user_id,
