@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import nio
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.common.commands import Where
@@ -58,6 +58,7 @@ from connec.models import Booking, Person, Reminder
 
 log = logging.getLogger(__name__)
 
+REF = "booking"  # the outbox ref of a question about a booking
 PROPOSED, CONFIRMED, CANCELLED, MOVED = "proposed", "confirmed", "cancelled", "moved"
 # Before a booking is proposed: a time seen in chat, or a reading to be checked.
 OFFERED, UNSURE = "offered", "unsure"
@@ -241,10 +242,10 @@ async def _ask_unsure(
     await _remember_question(runtime, booking_id, question)
 
 
-async def _propose(
-    runtime: BotRuntime, room: VisitRoom, booker: Person, booking_id: int, answer: Answer
-) -> None:
-    """Ask the other person to confirm a proposed booking."""
+async def _question(
+    runtime: BotRuntime, room: VisitRoom, booker: Person, booking_id: int, lang: str
+) -> dict[str, Any]:
+    """What the question to confirm a proposed booking says, to the other person."""
     async with runtime.db.session() as session:
         booking = await session.get(Booking, booking_id)
         replaced = (
@@ -255,20 +256,66 @@ async def _propose(
     assert booking is not None
     other = room.other(booker)
     when, weekly = booking.starts_at, booking.weekly
-    question = await answer(
-        "booking_proposed.html",
-        mentions=[other.matrix_id],
-        number=booking.visit_number,
-        booker=first_name(booker),
-        other=pill(other),
-        lines=room.when(when, weekly, answer.lang),
-        duration=booking.duration_minutes,
-        mode=_mode(booking.contact_mode),
-        weekly=weekly,
-        first=_first_day(when, booking.zone, answer.lang) if weekly else None,
-        moved_from=replaced.visit_number if replaced else None,
-    )
+    return {
+        "mentions": [other.matrix_id],
+        "number": booking.visit_number,
+        "booker": first_name(booker),
+        "other": pill(other),
+        "lines": room.when(when, weekly, lang),
+        "duration": booking.duration_minutes,
+        "mode": _mode(booking.contact_mode),
+        "weekly": weekly,
+        "first": _first_day(when, booking.zone, lang) if weekly else None,
+        "moved_from": replaced.visit_number if replaced else None,
+    }
+
+
+async def _propose(
+    runtime: BotRuntime, room: VisitRoom, booker: Person, booking_id: int, answer: Answer
+) -> None:
+    """Ask the other person to confirm a proposed booking."""
+    values = await _question(runtime, room, booker, booking_id, answer.lang)
+    question = await answer("booking_proposed.html", **values)
     await _remember_question(runtime, booking_id, question)
+
+
+async def ask_again(runtime: BotRuntime, matrix_id: str, device_ids: list[str]) -> None:
+    """Someone signed in on a new device: each visit waiting for their yes is asked
+    again in its visit room, readable there (a 👍 on the repeat confirms it)."""
+    async with runtime.db.session() as session:
+        waiting = (
+            await session.execute(
+                select(Booking.id, Booking.room_id, Booking.booked_by).where(
+                    Booking.state == PROPOSED, Booking.booked_by != matrix_id
+                )
+            )
+        ).all()
+        rooms = {room_id: await visit_room(session, room_id) for _, room_id, _ in waiting}
+    default = runtime.settings.language
+    for booking_id, room_id, booked_by in waiting:
+        room = rooms[room_id]
+        if room is None or matrix_id not in room.mentions or not room.active:
+            continue
+        booker = next(p for p in room.people if p.matrix_id == booked_by)
+        lang = room.language(default)
+        values = await _question(runtime, room, booker, booking_id, lang)
+        await runtime.post(
+            room_id,
+            "asked_again.html",
+            lang,
+            txn=txn_id("booking-again", str(booking_id), *device_ids),
+            readers=[matrix_id],
+            ref=f"{REF}:{booking_id}",
+            question="booking_proposed.html",
+            **values,
+        )
+
+
+async def _asked(runtime: BotRuntime, target: str) -> Any:
+    """Which booking an event asked about: the question itself, or its repeat."""
+    ref = await runtime.outbox.ref_of(target)
+    again = int(ref.split(":")[1]) if ref is not None and ref.startswith(f"{REF}:") else None
+    return or_(Booking.question_event_id == target, Booking.id == again)
 
 
 async def _remember_question(runtime: BotRuntime, booking_id: int, question: str | None) -> None:
@@ -540,7 +587,7 @@ async def _proposals(
         room = await visit_room(session, room_id)
         query = select(Booking).where(Booking.room_id == room_id, Booking.state == PROPOSED)
         if target is not None:
-            query = query.where(Booking.question_event_id == target)
+            query = query.where(await _asked(runtime, target))
         proposals = (await session.scalars(query.order_by(Booking.id.desc()))).all()
     return room, list(proposals)
 
@@ -555,7 +602,7 @@ async def _checking(
     async with runtime.db.session() as session:
         query = select(Booking).where(Booking.room_id == room_id, Booking.state.in_(CHECKING))
         if target is not None:
-            query = query.where(Booking.question_event_id == target)
+            query = query.where(await _asked(runtime, target))
         rows = (await session.scalars(query.order_by(Booking.id.desc()))).all()
     for row in rows:
         if row.state == UNSURE and row.booked_by != sender:

@@ -73,7 +73,9 @@ class Scheduler(Bot):
         await booking.on_reaction(runtime, room, event)
 
     async def on_new_device(self, runtime: BotRuntime, person: str, device_ids: list[str]) -> None:
-        """The question of the conversation the person is in, asked again on the new device."""
+        """What waits for the person's answer, asked again on the new device: visits to
+        confirm, and the question of the conversation they are in."""
+        await booking.ask_again(runtime, person, device_ids)
         async with runtime.db.session() as session:
             talking = await dialogue.current(session, person)
         if talking is None:

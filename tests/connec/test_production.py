@@ -52,7 +52,7 @@ from connec.synapse_config import (
     well_known_dir,
 )
 from connec.synapse_process import CoturnRunner, SynapseRunner, coturn_installed, free_port
-from tests.harness import eventually, messages_from
+from tests.harness import eventually, mark_device_made, messages_from
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -413,6 +413,7 @@ async def reverse_proxy(main_url: str, worker_url: str) -> AsyncIterator[tuple[s
 
 async def person_on(url: str, admin: SynapseAdmin, store: Path, name: str) -> nio.AsyncClient:
     """A person's encrypting app, signed in through ``url``."""
+    made_at = time.time()
     made = await admin.register(f"{name}-{secrets.token_hex(2)}", secrets.token_urlsafe(12))
     store.mkdir(parents=True, exist_ok=True)
     client = nio.AsyncClient(
@@ -422,6 +423,7 @@ async def person_on(url: str, admin: SynapseAdmin, store: Path, name: str) -> ni
         store_path=str(store),
         config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
     )
+    mark_device_made(client, made_at)
     client.restore_login(made["user_id"], made["device_id"], made["access_token"])
     if client.should_upload_keys:
         await client.keys_upload()

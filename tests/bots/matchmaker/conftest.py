@@ -19,7 +19,7 @@ from connec.db import Database, migrate
 from connec.models import AuditEntry, DeploymentFact, Match, Person, Proposal
 from connec.provision import FACT_COORDINATORS_ROOM
 from tests.bots.conftest import RunningBot
-from tests.harness import Reader, Received, SynapseHarness, eventually, reader_of
+from tests.harness import Reader, Received, SynapseHarness, eventually, reader_of, sign_in
 
 
 class Inbox:
@@ -146,19 +146,13 @@ async def coordinator(
     settings = synapse.settings
     user_id = settings.user_id(settings.coordinator_localpart)
     await synapse.admin.exempt_from_rate_limits(user_id)
-    store: Path = tmp_path_factory.mktemp("coordinator-store")
-    client = nio.AsyncClient(
+    client = await sign_in(
         synapse.url,
         user_id,
-        store_path=str(store),
-        config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+        settings.paths.coordinator_password.read_text().strip(),
+        tmp_path_factory.mktemp("coordinator-store"),
+        device_name="tests",
     )
-    login = await client.login(
-        settings.paths.coordinator_password.read_text().strip(), device_name="tests"
-    )
-    assert isinstance(login, nio.LoginResponse), login
-    if client.should_upload_keys:
-        await client.keys_upload()
     await client.sync(timeout=0, full_state=True)
     inbox = Inbox(client, synapse.facts["coordinators_room_id"])
     try:
@@ -310,19 +304,22 @@ async def open_direct_room(client: nio.AsyncClient, bot_id: str) -> Inbox:
     return inbox
 
 
-async def join_invited_room(client: nio.AsyncClient, *, timeout: float = 60) -> Inbox:
-    """Wait for an invitation (a bot opening a direct room), join it, and read it."""
-
+async def join_invited_room(
+    client: nio.AsyncClient, room_id: str | None = None, *, timeout: float = 60
+) -> Inbox:
+    """Wait for an invitation (to ``room_id``, or any new one), accept it, and read it."""
     reader = reader_of(client)
     joined_before = set(reader.joined)
 
     async def invited() -> str | None:
         await reader.sync()
-        for room_id in reader.invites:
-            if room_id not in joined_before:
-                await reader.join(room_id)
-                return room_id
+        for invite in reader.invites:
+            if invite not in joined_before and room_id in (None, invite):
+                await reader.join(invite)
+                return invite
         return None
 
-    room_id = await eventually(invited, timeout=timeout, what="an invitation")
-    return Inbox(client, room_id)
+    joined = await eventually(
+        invited, timeout=timeout, what=f"an invitation to {room_id or 'a room'}"
+    )
+    return Inbox(client, joined)

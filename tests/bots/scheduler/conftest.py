@@ -28,7 +28,7 @@ from connec.models import Booking, Match, OutboxMessage, Person, Reminder, Wellb
 from connec.provision import BotCredentials, credentials_path
 from connec.settings import Settings
 from tests.bots.conftest import RunningBot
-from tests.harness import Reader, SynapseHarness, eventually, reader_of
+from tests.harness import Reader, SynapseHarness, eventually, reader_of, sign_in
 
 Event = Any
 
@@ -317,18 +317,13 @@ class Inbox:
 async def coordinator_client(synapse: SynapseHarness, store: Path) -> nio.AsyncClient:
     """The coordinator, signed in on a new device, reading the coordinators' room."""
     settings = synapse.settings
-    password = settings.paths.coordinator_password.read_text().strip()
-    store.mkdir(parents=True, exist_ok=True)
-    client = nio.AsyncClient(
+    client = await sign_in(
         synapse.url,
         settings.user_id(settings.coordinator_localpart),
-        store_path=str(store),
-        config=nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+        settings.paths.coordinator_password.read_text().strip(),
+        store,
+        device_name="test coordinator",
     )
-    response = await client.login(password, device_name="test coordinator")
-    assert isinstance(response, nio.LoginResponse), response
-    if client.should_upload_keys:
-        await client.keys_upload()
     await client.sync(timeout=0, full_state=True)
     return client
 
