@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -61,9 +61,23 @@ class Viewer:
         )
 
 
+NEXT_MAX = 2048
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A local path to go on to after signing in; never another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A path on this site to go on to (after signing in, after a language switch).
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/%09/evil.example`` (a tab) or a backslash would lead to another site: any
+    control character, space or backslash, and anything that names a scheme or a
+    host, gives ``default`` instead.
+    """
+    if not value or len(value) > NEXT_MAX or not value.startswith("/"):
+        return default
+    if "\\" in value or any(ch <= " " or ch == "\x7f" for ch in value):
+        return default
+    parts = urlsplit(value)
+    if value.startswith("//") or parts.scheme or parts.netloc:
         return default
     return value
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from connec.i18n import LANGUAGES
+from portal.auth import safe_next
 
 PAGES = Counter("connec_portal_pages_total", "Pages served by the portal.", ["page"])
 
@@ -24,10 +25,7 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     lang = request.match_info["lang"]
     if lang not in LANGUAGES:
         raise web.HTTPNotFound()
-    back = request.query.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"  # never an open redirect
-    response = web.HTTPSeeOther(back)
+    response = web.HTTPSeeOther(safe_next(request.query.get("next")))
     response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     raise response
 
