@@ -43,6 +43,20 @@ class SynapseSettings(BaseModel):
         default_factory=list, description="Homeservers of trusted organisations."
     )
     start_timeout: float = Field(120.0, description="Seconds to wait for /health.")
+    password_min_length: int = Field(
+        15,
+        ge=8,
+        le=64,
+        description=(
+            "Shortest password people may choose in their app (NIST SP 800-63B: 15 when "
+            "a password is the only factor); connec's first passwords have 19 characters."
+        ),
+    )
+    remote_media_lifetime: str = Field(
+        "30d",
+        pattern=r"^[1-9][0-9]*[smhdwy]$",
+        description="Pictures from other servers are kept this long after their last use.",
+    )
 
     # Scaling out: generic workers take client traffic off the main process; they talk
     # to it over a loopback replication listener and through Redis.
@@ -158,6 +172,28 @@ class PortalSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535, description="0: any free port at start.")
     public_url: str | None = None
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses (or networks, 10.0.0.0/8) of the reverse proxies in front of the "
+            "portal. Only from these is X-Forwarded-For believed; empty: never."
+        ),
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"portal.trusted_proxies: {entry!r} is not an address or a network "
+                    'like "127.0.0.1" or "10.0.0.0/8".'
+                ) from None
+        return value
 
     @property
     def url(self) -> str:

@@ -136,7 +136,17 @@ def _context(settings: Settings, secrets: Secrets) -> dict[str, Any]:
         "log_name": "synapse",
         "coturn_dir": coturn_dir(settings),
         "federation_address": federation_address(settings),
+        "synapse_on_loopback": _is_loopback(synapse.host),
     }
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def render_synapse_config(settings: Settings, secrets: Secrets) -> list[Path]:

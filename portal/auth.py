@@ -25,6 +25,7 @@ from connec.models import Person
 from connec.people import STAFF_ROLES
 from connec.synapse_admin import SynapseError, SynapseUnavailable
 from portal import keys
+from portal.client_address import UNKNOWN, address_of, limit_key
 from portal.csrf import csrf_token, renew_csrf_token
 from portal.forms import check_sign_in, one, posted_values
 
@@ -203,7 +204,8 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return again(None, 400)
     user_id, password = checked.value.user_id, checked.value.password
     limits = request.app[keys.SIGN_INS]
-    address = request.remote or "unknown"
+    client = address_of(request)
+    address = limit_key(client)
     if limits.blocked(user_id, address):
         return again("too_many", 429)
     if not user_id.endswith(":" + settings.synapse.server_name.lower()):
@@ -212,7 +214,15 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
     admin = request.app[keys.SYNAPSE]
     try:
-        login = await admin.login(user_id, password, device_id=PORTAL_DEVICE)
+        # Synapse counts sign-ins per address too: it is told whose they are, so the
+        # portal's own address is never one everybody shares.
+        login = await admin.login(
+            user_id,
+            password,
+            device_id=PORTAL_DEVICE,
+            client_address=None if client == UNKNOWN else client,
+            secure=settings.portal.client_url.startswith("https://"),
+        )
     except SynapseUnavailable:
         return again("unavailable", 503)
     except SynapseError as error:

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from connec.i18n import LANGUAGES
 from portal.auth import safe_next
+from portal.client_address import forwarded
 
 PAGES = Counter("connec_portal_pages_total", "Pages served by the portal.", ["page"])
 
@@ -35,8 +36,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus metrics; only for loopback callers."""
-    if request.remote not in ("127.0.0.1", "::1"):
+    """Prometheus metrics; only for callers on this machine, never through the proxy."""
+    if request.remote not in ("127.0.0.1", "::1") or forwarded(request):
         raise web.HTTPForbidden()
     response = web.Response(body=generate_latest())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
