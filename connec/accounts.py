@@ -104,9 +104,13 @@ async def create_account(
 
 
 async def reset_password(admin: SynapseAdmin, user_id: str) -> str:
-    """Give an account a new first password; its other sessions stay signed in."""
+    """Give an account a new first password and sign out every session it has.
+
+    A new password is asked for when the old one (a welcome letter) is lost; a
+    session opened with the lost one must not outlive it.
+    """
     password = first_password()
-    await admin.update_user(user_id, password=password, logout_devices=False)
+    await admin.update_user(user_id, password=password, logout_devices=True)
     return password
 
 

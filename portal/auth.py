@@ -1,8 +1,9 @@
 """Signing in with a Matrix account, who is signed in, and who may see which page.
 
 The portal keeps no passwords. It asks Synapse's login API whether the password is
-right, logs that new Matrix session out at once, and remembers only the Matrix ID in
-the encrypted session cookie. Roles come from connec's ``people`` table on every
+right, logs that new Matrix session out at once, and remembers only the Matrix ID and
+a session ID in the encrypted session cookie; the server keeps the session IDs that
+still count (:mod:`portal.sessions`), so a session can be ended there. Roles come from connec's ``people`` table on every
 request, so a changed role counts at once. Unknown names and wrong passwords get
 the same answer; failed tries are limited per account and per address.
 """
@@ -21,10 +22,10 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 from sqlalchemy import select
 
-from connec.models import Person
+from connec.models import Person, PortalSession
 from connec.people import STAFF_ROLES
 from connec.synapse_admin import SynapseError, SynapseUnavailable
-from portal import keys
+from portal import keys, sessions
 from portal.client_address import UNKNOWN, address_of, limit_key
 from portal.csrf import csrf_token, renew_csrf_token
 from portal.forms import check_sign_in, one, posted_values
@@ -99,12 +100,28 @@ async def _load_viewer(request: web.Request) -> Viewer | None:
     if not isinstance(user, str):
         return None
     since = session.get("since")
+    session_id = session.get(sessions.COOKIE_KEY)
     now = request.app[keys.CLOCK].now().timestamp()
-    if not isinstance(since, int | float) or now - since > keys.SESSION_MAX_AGE or since > now:
+    if (
+        not isinstance(since, int | float)
+        or now - since > keys.SESSION_MAX_AGE
+        or since > now
+        or not isinstance(session_id, str)
+    ):
         session.clear()  # too old: signed out, whatever the cookie says
         return None
     async with request.app[keys.DATABASE].session() as db:
-        person = await db.scalar(select(Person).where(Person.matrix_id == user))
+        found = (
+            await db.execute(
+                select(PortalSession.matrix_id, Person)
+                .outerjoin(Person, Person.matrix_id == PortalSession.matrix_id)
+                .where(PortalSession.id_hash == sessions.id_hash(session_id))
+            )
+        ).first()
+    if found is None or found[0] != user:
+        session.clear()  # ended on the server: signed out, erased, or a new password
+        return None
+    person = found[1]
     if person is None:
         return Viewer(user, None, None, None, user)
     return Viewer(user, person.id, person.role, person.municipality, person.display_name or user)
@@ -234,9 +251,14 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     await _forget_matrix_session(request, str(login["access_token"]))
     limits.succeeded(user_id)
 
+    user = str(login["user_id"])
+    now = request.app[keys.CLOCK].now()
+    async with request.app[keys.DATABASE].session() as db:
+        session_id = await sessions.start(db, user, at=now, max_age=keys.SESSION_MAX_AGE)
     session = await new_session(request)  # a new session: nothing carried over from before
-    session["user"] = str(login["user_id"])
-    session["since"] = int(request.app[keys.CLOCK].now().timestamp())
+    session["user"] = user
+    session["since"] = int(now.timestamp())
+    session[sessions.COOKIE_KEY] = session_id
     await renew_csrf_token(request)
     request.pop(_CACHE, None)
     viewer = await current_viewer(request)
@@ -255,7 +277,11 @@ async def _forget_matrix_session(request: web.Request, token: str) -> None:
 
 
 async def sign_out(request: web.Request) -> web.StreamResponse:
-    """Forget the session and go to the front page."""
+    """End the session, here and on the server (a copy of the cookie signs nobody in)."""
     session = await get_session(request)
+    session_id = session.get(sessions.COOKIE_KEY)
+    if isinstance(session_id, str):
+        async with request.app[keys.DATABASE].session() as db:
+            await sessions.end(db, session_id)
     session.invalidate()
     raise web.HTTPSeeOther("/")
