@@ -8,11 +8,15 @@ import os
 import sys
 import timeit
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from connec.settings import DEFAULT_DATA_DIR, Settings, load_settings
+
+if TYPE_CHECKING:
+    from connec.accounts import AccountsMade
 
 # Piped into a file or a test, rich would cut long paths at 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -154,63 +158,76 @@ def cmd_portal(args: argparse.Namespace) -> int:
 
 def cmd_people_import(args: argparse.Namespace) -> int:
     from connec.people_csv import import_file, print_report
+    from connec.synapse_admin import SynapseError, SynapseUnavailable
 
     settings = _running_settings(args)
     report = asyncio.run(import_file(settings, Path(args.file)))
     print_report(report, console)
-    if args.create_accounts:
-        made = asyncio.run(
+    if not args.create_accounts:
+        return 0 if not report.errors else 1
+    path = settings.paths.first_passwords
+    try:
+        outcome = asyncio.run(
             _create_accounts(settings, report.created + report.updated + report.unchanged)
         )
-        if made:
-            console.print(
-                f"{len(made)} accounts made; their first passwords are in "
-                f"{settings.paths.root / 'first-passwords.csv'} (only you can read "
-                "it: hand each on, then delete the file)."
+    except (SynapseUnavailable, SynapseError) as problem:
+        console.print(
+            f"[red]Synapse stopped answering while accounts were made ({problem}).[/red] "
+            f"Every first password written so far is safe in {path}. Run the same "
+            "command again when Synapse is back: it finishes the accounts with those "
+            "passwords."
+        )
+        return 1
+    except OSError as problem:
+        console.print(
+            f"[red]{path} cannot be written ({problem.strerror or problem}),[/red] so no "
+            "account was made: a first password is always written down before its account."
+        )
+        return 1
+    if outcome.made:
+        console.print(
+            f"{len(outcome.made)} accounts made; their first passwords are in {path} "
+            "(only you can read it: hand each on, then delete the file)."
+        )
+    if outcome.waiting or outcome.lost:
+        table = Table("account", "first password", title="Nobody has signed in to these yet")
+        for user_id in outcome.waiting:
+            table.add_row(user_id, f"in {path.name}: hand it on")
+        for user_id in outcome.lost:
+            table.add_row(
+                user_id,
+                f"no longer in {path.name}: give a new one (citizens: their welcome letter "
+                "on the portal)",
             )
+        console.print(table)
     return 0 if not report.errors else 1
 
 
-async def _create_accounts(settings: Settings, user_ids: list[str]) -> list[tuple[str, str]]:
-    import csv
-    import io
-
+async def _create_accounts(settings: Settings, user_ids: list[str]) -> AccountsMade:
     from sqlalchemy import select
 
     from connec.accounts import create_missing_accounts
     from connec.db import Database
+    from connec.first_passwords import FirstPasswords
     from connec.models import Person
-    from connec.secrets import load_secrets, write_private
+    from connec.secrets import load_secrets
     from connec.synapse_admin import SynapseAdmin
 
     db = Database(settings.db_url)
     async with db.session() as session:
-        names = dict(
-            (
-                await session.execute(
-                    select(Person.matrix_id, Person.display_name).where(
-                        Person.matrix_id.in_(user_ids)
-                    )
-                )
-            )
-            .tuples()
-            .all()
+        rows = await session.execute(
+            select(Person.matrix_id, Person.display_name).where(Person.matrix_id.in_(user_ids))
         )
+        names = {matrix_id: name for matrix_id, name in rows}
     await db.close()
     secrets = load_secrets(settings.paths.secrets)
     async with SynapseAdmin(settings.synapse.url, admin_token=secrets.admin_access_token) as admin:
-        made = await create_missing_accounts(
+        return await create_missing_accounts(
             admin,
             [(u, names.get(u, "")) for u in user_ids],
             server_name=settings.synapse.server_name,
+            passwords=FirstPasswords(settings.paths.first_passwords),
         )
-    if made:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["matrix_id", "first_password"])
-        writer.writerows(made)
-        write_private(settings.paths.root / "first-passwords.csv", out.getvalue())
-    return made
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:

@@ -318,6 +318,7 @@ class DataPaths:
         self.config = root / CONFIG_FILE
         self.secrets = root / "secrets.toml"
         self.coordinator_password = root / "coordinator-password.txt"
+        self.first_passwords = root / "first-passwords.csv"
         self.stack = root / "stack.json"
         self.logs = root / "logs"
         self.synapse = root / "synapse"
