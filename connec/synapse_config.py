@@ -153,7 +153,7 @@ def render_synapse_config(settings: Settings, secrets: Secrets) -> list[Path]:
     """Write homeserver.yaml (0600, it holds secrets), the log config and the workers'."""
     paths = settings.paths
     for folder in (paths.synapse, paths.media, paths.logs):
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = _environment()
     context = _context(settings, secrets)
     write_private(paths.homeserver_yaml, env.get_template("homeserver.yaml.j2").render(context))
@@ -195,12 +195,16 @@ def render_well_known(settings: Settings) -> list[Path]:
     """
     folder = well_known_dir(settings) / "matrix"
     folder.mkdir(parents=True, exist_ok=True)
+    # Served by the web server (another user): public, whatever connec's umask.
+    for public in (well_known_dir(settings), folder):
+        public.chmod(0o755)
     env = _environment()
     context = {"synapse": settings.synapse, "federation_address": federation_address(settings)}
     written = []
     for name in ("client", "server"):
         path = folder / name
         path.write_text(env.get_template(f"well-known-{name}.json.j2").render(context))
+        path.chmod(0o644)
         written.append(path)
     return written
 
