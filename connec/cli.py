@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import sys
 import timeit
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connec.settings import DEFAULT_DATA_DIR, Settings, load_settings
@@ -22,8 +24,35 @@ if TYPE_CHECKING:
 console = Console(width=None if sys.stdout.isatty() else 200)
 
 
+class Refusal(Exception):
+    """Something the operator can put right, said in plain words instead of a traceback."""
+
+
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
-    return load_settings(args.data_dir, **overrides)
+    """The settings of the data folder; a file connec cannot use is refused in words."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    config = Path(args.data_dir).expanduser().resolve() / "connec.toml"
+    try:
+        return load_settings(args.data_dir, **overrides)
+    except tomllib.TOMLDecodeError as error:
+        raise Refusal(
+            f"{config} cannot be read: it is not valid TOML ({error}). Correct that line; "
+            "`connec doctor` checks the file again."
+        ) from None
+    except UnicodeDecodeError:
+        raise Refusal(f"{config} cannot be read: it is not UTF-8 text.") from None
+    except ValidationError as error:
+        wrong = "\n".join(
+            f"  {'.'.join(str(part) for part in e['loc']) or 'connec.toml'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise Refusal(
+            f"{config} (or a CONNEC_* environment variable) holds a value connec cannot "
+            f"use:\n{wrong}\nCorrect it; `connec doctor` checks the file again."
+        ) from None
 
 
 def _running_settings(args: argparse.Namespace) -> Settings:
@@ -62,6 +91,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from connec.data_lock import DataFolderLock, FolderInUse
     from connec.processes import StartError
     from connec.stack import Stack, with_free_ports
 
@@ -70,12 +100,26 @@ def cmd_up(args: argparse.Namespace) -> int:
         overrides["synapse"] = {"port": args.synapse_port}
     if args.portal_port is not None:
         overrides["portal"] = {"port": args.portal_port}
-    settings = with_free_ports(_settings(args, **overrides))
+    settings = _settings(args, **overrides)
+    if not settings.paths.secrets.exists():
+        raise Refusal(
+            f"{settings.data_dir} is not a connec data folder yet: run "
+            f"`connec init --data-dir {args.data_dir}` first."
+        )
+    # Before anything else: a second `connec up` on this folder changes nothing.
+    lock = DataFolderLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except FolderInUse as in_use:
+        raise Refusal(str(in_use)) from None
+    assert lock.fd is not None
+    settings = with_free_ports(settings)
     stack = Stack(settings)
+    stack.keep_open(lock.fd)  # the parts hold the folder while they run
     try:
         stack.start()
     except StartError as exc:
-        console.print(f"[red]connec could not start.[/red] {exc}")
+        console.print(f"[red]connec could not start.[/red] {escape(str(exc))}")
         console.print("Run `connec doctor` for help.")
         return 1
     described = stack.describe()
@@ -90,7 +134,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     table.add_row("Stack file", str(settings.paths.stack))
     console.print(table)
     print("connec is ready", flush=True)
-    stack.supervise()
+    gave_up = stack.supervise()
+    if gave_up is not None:
+        # Not 0: systemd's Restart=on-failure starts connec again (docs/production.md).
+        console.print(f"[red]connec has stopped: {escape(gave_up)}[/red]")
+        return 1
     console.print("connec has stopped.")
     return 0
 
@@ -368,9 +416,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+WRITE_PROBLEMS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Whatever connec and the parts it starts write (databases, logs, stores, Synapse's
+    # media) is readable by connec's user alone; see connec.private_files.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    from connec.secrets import SecretsUnreadable
+
+    try:
+        return int(args.run(args))
+    except (Refusal, SecretsUnreadable) as refusal:
+        console.print(str(refusal), style="red", markup=False, highlight=False)
+        return 2
+    except OSError as error:
+        if error.errno not in WRITE_PROBLEMS:
+            raise
+        where = error.filename or args.data_dir
+        console.print(
+            f"connec cannot write {where}: {error.strerror}. connec keeps its configuration, "
+            f"database, logs and the bots' keys in the data folder "
+            f"({Path(args.data_dir).resolve()}); it must be writable by the user that runs "
+            "connec (and the disk must have room). Nothing was started.",
+            style="red",
+            markup=False,
+            highlight=False,
+        )
+        return 2
 
 
 if __name__ == "__main__":

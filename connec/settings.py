@@ -256,6 +256,18 @@ class SchedulerBehaviour(BaseModel):
     wellbeing_every_days: int = Field(90, ge=1, description="How often the UCLA scale is asked.")
 
 
+class SupervisorSettings(BaseModel):
+    """How `connec up` keeps the parts running."""
+
+    crash_limit: int = Field(
+        5, ge=1, description="A part that stops this often within the window is given up on."
+    )
+    crash_window_seconds: float = Field(600.0, gt=0, description="The window: 10 minutes.")
+    backoff_max_seconds: float = Field(
+        30.0, ge=0, description="Longest wait before a part is started again."
+    )
+
+
 class Settings(BaseSettings):
     """All of connec's configuration for one data folder."""
 
@@ -278,6 +290,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     visits: SchedulerBehaviour = Field(default_factory=SchedulerBehaviour)
+    supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
 
     @field_validator("data_dir")
     @classmethod
