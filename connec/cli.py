@@ -188,12 +188,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
+    from bots.common.store_key import StoreLocked
+
     settings = _settings(args)
     if args.name == "matchmaker":
         from bots.matchmaker.main import main as run
     else:
         from bots.scheduler.main import main as run
-    run(settings)
+    try:
+        run(settings)
+    except StoreLocked as locked:
+        raise Refusal(str(locked)) from None
     return 0
 
 
