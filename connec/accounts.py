@@ -14,8 +14,11 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TypeVar
+from urllib.parse import quote
 
+from connec.first_passwords import FirstPasswords
 from connec.synapse_admin import SynapseAdmin, SynapseError, SynapseUnavailable
 
 log = logging.getLogger(__name__)
@@ -104,9 +107,13 @@ async def create_account(
 
 
 async def reset_password(admin: SynapseAdmin, user_id: str) -> str:
-    """Give an account a new first password; its other sessions stay signed in."""
+    """Give an account a new first password and sign out every session it has.
+
+    A new password is asked for when the old one (a welcome letter) is lost; a
+    session opened with the lost one must not outlive it.
+    """
     password = first_password()
-    await admin.update_user(user_id, password=password, logout_devices=False)
+    await admin.update_user(user_id, password=password, logout_devices=True)
     return password
 
 
@@ -121,20 +128,57 @@ async def _undo_account(admin: SynapseAdmin, user_id: str) -> None:
         )
 
 
+@dataclass
+class AccountsMade:
+    """What `people import --create-accounts` did, and what is still to hand on."""
+
+    made: list[str] = field(default_factory=list)
+    """Accounts made in this run (their passwords are on file)."""
+    waiting: list[str] = field(default_factory=list)
+    """Accounts nobody has signed in to yet whose first password is on file."""
+    lost: list[str] = field(default_factory=list)
+    """Accounts nobody has signed in to yet whose first password is no longer on file."""
+
+
 async def create_missing_accounts(
-    admin: SynapseAdmin, people: list[tuple[str, str]], *, server_name: str
-) -> list[tuple[str, str]]:
+    admin: SynapseAdmin,
+    people: list[tuple[str, str]],
+    *,
+    server_name: str,
+    passwords: FirstPasswords,
+) -> AccountsMade:
     """Accounts for imported people on this homeserver who have none yet.
 
-    ``people`` are (user ID, display name); answers (user ID, first password) for each
-    account made. People on other (federated) servers and existing accounts are left
-    alone, so running it twice makes nothing twice.
+    ``people`` are (user ID, display name). Each first password is written to
+    ``passwords`` (and to disk) before its account is made, and a password already on
+    file is used again, so a run cut short by a crash is finished by running it
+    again, with the passwords it wrote. People on other (federated) servers and
+    existing accounts are left alone. Answers what was made, and which accounts of
+    these people nobody has signed in to yet (their password not delivered).
     """
-    made: list[tuple[str, str]] = []
+    outcome = AccountsMade()
+    on_file = passwords.read()
     for user_id, display_name in people:
-        if not user_id.endswith(f":{server_name}") or await admin.get_user(user_id) is not None:
+        if not user_id.endswith(f":{server_name}"):
             continue
-        password = first_password()
-        await admin.update_user(user_id, password=password, displayname=display_name)
-        made.append((user_id, password))
-    return made
+        existing = await admin.get_user(user_id)
+        if existing is None:
+            password = on_file.get(user_id)
+            if password is None:
+                password = first_password()
+                passwords.append(user_id, password)
+                on_file[user_id] = password
+            await admin.update_user(user_id, password=password, displayname=display_name)
+            outcome.made.append(user_id)
+        elif await _signed_in_ever(admin, existing, user_id):
+            continue
+        (outcome.waiting if user_id in on_file else outcome.lost).append(user_id)
+    return outcome
+
+
+async def _signed_in_ever(admin: SynapseAdmin, user: dict[str, object], user_id: str) -> bool:
+    """Whether anyone has used the account (so its first password was delivered)."""
+    if user.get("last_seen_ts"):
+        return True
+    devices = await admin.admin("GET", f"/v2/users/{quote(user_id)}/devices")
+    return bool(devices.get("total"))

@@ -4,22 +4,55 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import sys
 import timeit
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connec.settings import DEFAULT_DATA_DIR, Settings, load_settings
+
+if TYPE_CHECKING:
+    from connec.accounts import AccountsMade
 
 # Piped into a file or a test, rich would cut long paths at 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 200)
 
 
+class Refusal(Exception):
+    """Something the operator can put right, said in plain words instead of a traceback."""
+
+
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
-    return load_settings(args.data_dir, **overrides)
+    """The settings of the data folder; a file connec cannot use is refused in words."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    config = Path(args.data_dir).expanduser().resolve() / "connec.toml"
+    try:
+        return load_settings(args.data_dir, **overrides)
+    except tomllib.TOMLDecodeError as error:
+        raise Refusal(
+            f"{config} cannot be read: it is not valid TOML ({error}). Correct that line; "
+            "`connec doctor` checks the file again."
+        ) from None
+    except UnicodeDecodeError:
+        raise Refusal(f"{config} cannot be read: it is not UTF-8 text.") from None
+    except ValidationError as error:
+        wrong = "\n".join(
+            f"  {'.'.join(str(part) for part in e['loc']) or 'connec.toml'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise Refusal(
+            f"{config} (or a CONNEC_* environment variable) holds a value connec cannot "
+            f"use:\n{wrong}\nCorrect it; `connec doctor` checks the file again."
+        ) from None
 
 
 def _running_settings(args: argparse.Namespace) -> Settings:
@@ -58,6 +91,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from connec.data_lock import DataFolderLock, FolderInUse
     from connec.processes import StartError
     from connec.stack import Stack, with_free_ports
 
@@ -66,12 +100,26 @@ def cmd_up(args: argparse.Namespace) -> int:
         overrides["synapse"] = {"port": args.synapse_port}
     if args.portal_port is not None:
         overrides["portal"] = {"port": args.portal_port}
-    settings = with_free_ports(_settings(args, **overrides))
+    settings = _settings(args, **overrides)
+    if not settings.paths.secrets.exists():
+        raise Refusal(
+            f"{settings.data_dir} is not a connec data folder yet: run "
+            f"`connec init --data-dir {args.data_dir}` first."
+        )
+    # Before anything else: a second `connec up` on this folder changes nothing.
+    lock = DataFolderLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except FolderInUse as in_use:
+        raise Refusal(str(in_use)) from None
+    assert lock.fd is not None
+    settings = with_free_ports(settings)
     stack = Stack(settings)
+    stack.keep_open(lock.fd)  # the parts hold the folder while they run
     try:
         stack.start()
     except StartError as exc:
-        console.print(f"[red]connec could not start.[/red] {exc}")
+        console.print(f"[red]connec could not start.[/red] {escape(str(exc))}")
         console.print("Run `connec doctor` for help.")
         return 1
     described = stack.describe()
@@ -86,7 +134,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     table.add_row("Stack file", str(settings.paths.stack))
     console.print(table)
     print("connec is ready", flush=True)
-    stack.supervise()
+    gave_up = stack.supervise()
+    if gave_up is not None:
+        # Not 0: systemd's Restart=on-failure starts connec again (docs/production.md).
+        console.print(f"[red]connec has stopped: {escape(gave_up)}[/red]")
+        return 1
     console.print("connec has stopped.")
     return 0
 
@@ -136,12 +188,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
+    from bots.common.store_key import StoreLocked
+
     settings = _settings(args)
     if args.name == "matchmaker":
         from bots.matchmaker.main import main as run
     else:
         from bots.scheduler.main import main as run
-    run(settings)
+    try:
+        run(settings)
+    except StoreLocked as locked:
+        raise Refusal(str(locked)) from None
     return 0
 
 
@@ -154,63 +211,76 @@ def cmd_portal(args: argparse.Namespace) -> int:
 
 def cmd_people_import(args: argparse.Namespace) -> int:
     from connec.people_csv import import_file, print_report
+    from connec.synapse_admin import SynapseError, SynapseUnavailable
 
     settings = _running_settings(args)
     report = asyncio.run(import_file(settings, Path(args.file)))
     print_report(report, console)
-    if args.create_accounts:
-        made = asyncio.run(
+    if not args.create_accounts:
+        return 0 if not report.errors else 1
+    path = settings.paths.first_passwords
+    try:
+        outcome = asyncio.run(
             _create_accounts(settings, report.created + report.updated + report.unchanged)
         )
-        if made:
-            console.print(
-                f"{len(made)} accounts made; their first passwords are in "
-                f"{settings.paths.root / 'first-passwords.csv'} (only you can read "
-                "it: hand each on, then delete the file)."
+    except (SynapseUnavailable, SynapseError) as problem:
+        console.print(
+            f"[red]Synapse stopped answering while accounts were made ({problem}).[/red] "
+            f"Every first password written so far is safe in {path}. Run the same "
+            "command again when Synapse is back: it finishes the accounts with those "
+            "passwords."
+        )
+        return 1
+    except OSError as problem:
+        console.print(
+            f"[red]{path} cannot be written ({problem.strerror or problem}),[/red] so no "
+            "account was made: a first password is always written down before its account."
+        )
+        return 1
+    if outcome.made:
+        console.print(
+            f"{len(outcome.made)} accounts made; their first passwords are in {path} "
+            "(only you can read it: hand each on, then delete the file)."
+        )
+    if outcome.waiting or outcome.lost:
+        table = Table("account", "first password", title="Nobody has signed in to these yet")
+        for user_id in outcome.waiting:
+            table.add_row(user_id, f"in {path.name}: hand it on")
+        for user_id in outcome.lost:
+            table.add_row(
+                user_id,
+                f"no longer in {path.name}: give a new one (citizens: their welcome letter "
+                "on the portal)",
             )
+        console.print(table)
     return 0 if not report.errors else 1
 
 
-async def _create_accounts(settings: Settings, user_ids: list[str]) -> list[tuple[str, str]]:
-    import csv
-    import io
-
+async def _create_accounts(settings: Settings, user_ids: list[str]) -> AccountsMade:
     from sqlalchemy import select
 
     from connec.accounts import create_missing_accounts
     from connec.db import Database
+    from connec.first_passwords import FirstPasswords
     from connec.models import Person
-    from connec.secrets import load_secrets, write_private
+    from connec.secrets import load_secrets
     from connec.synapse_admin import SynapseAdmin
 
     db = Database(settings.db_url)
     async with db.session() as session:
-        names = dict(
-            (
-                await session.execute(
-                    select(Person.matrix_id, Person.display_name).where(
-                        Person.matrix_id.in_(user_ids)
-                    )
-                )
-            )
-            .tuples()
-            .all()
+        rows = await session.execute(
+            select(Person.matrix_id, Person.display_name).where(Person.matrix_id.in_(user_ids))
         )
+        names = {matrix_id: name for matrix_id, name in rows}
     await db.close()
     secrets = load_secrets(settings.paths.secrets)
     async with SynapseAdmin(settings.synapse.url, admin_token=secrets.admin_access_token) as admin:
-        made = await create_missing_accounts(
+        return await create_missing_accounts(
             admin,
             [(u, names.get(u, "")) for u in user_ids],
             server_name=settings.synapse.server_name,
+            passwords=FirstPasswords(settings.paths.first_passwords),
         )
-    if made:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["matrix_id", "first_password"])
-        writer.writerows(made)
-        write_private(settings.paths.root / "first-passwords.csv", out.getvalue())
-    return made
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
@@ -353,9 +423,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+WRITE_PROBLEMS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Whatever connec and the parts it starts write (databases, logs, stores, Synapse's
+    # media) is readable by connec's user alone; see connec.private_files.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    from connec.secrets import SecretsUnreadable
+
+    try:
+        return int(args.run(args))
+    except (Refusal, SecretsUnreadable) as refusal:
+        console.print(str(refusal), style="red", markup=False, highlight=False)
+        return 2
+    except OSError as error:
+        if error.errno not in WRITE_PROBLEMS:
+            raise
+        where = error.filename or args.data_dir
+        console.print(
+            f"connec cannot write {where}: {error.strerror}. connec keeps its configuration, "
+            f"database, logs and the bots' keys in the data folder "
+            f"({Path(args.data_dir).resolve()}); it must be writable by the user that runs "
+            "connec (and the disk must have room). Nothing was started.",
+            style="red",
+            markup=False,
+            highlight=False,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from connec.private_files import readable_by_others
 from connec.settings import Settings, load_settings
 from connec.synapse_process import port_free
 
@@ -72,17 +72,33 @@ def _check_files(settings: Settings) -> list[Finding]:
                     f"Run: connec init --data-dir {paths.root}",
                 )
             )
-    for path in (paths.secrets, paths.homeserver_yaml, paths.coordinator_password):
-        if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
-            found.append(
-                Finding(
-                    Severity.PROBLEM,
-                    f"{path} holds secrets but others may read it.",
-                    f"Run: chmod 600 {path}",
-                )
+    if paths.secrets.exists():
+        from connec.secrets import SecretsUnreadable, load_secrets
+
+        try:
+            load_secrets(paths.secrets)
+        except SecretsUnreadable as problem:
+            found.append(Finding(Severity.PROBLEM, str(problem)))
+    for private, mode in readable_by_others(settings):
+        kind = "folder" if private.folder else "file"
+        others = "open" if private.folder else "read"
+        found.append(
+            Finding(
+                Severity.PROBLEM,
+                f"{private.path} holds {private.holds}, but other users on this machine may "
+                f"{others} it (the {kind} has mode {mode:04o}; it should be "
+                f"{private.mode:04o}).",
+                f"Run: chmod {private.mode:o} {private.path}  (connec up does this too)",
             )
+        )
     if not found:
-        found.append(Finding(Severity.OK, "Secrets and Synapse's files are in place and private."))
+        found.append(
+            Finding(
+                Severity.OK,
+                "Secrets, databases, logs and the bots' keys are in place and only connec's "
+                "user may read them.",
+            )
+        )
     return found
 
 

@@ -179,11 +179,13 @@ def write_element_config(
 ) -> Path:
     """Write the rendered config to ``<data_dir>/element/config.json`` and return its path.
 
-    The file holds no secrets (Element Web serves it to every visitor), so it keeps
-    ordinary permissions.
+    The file holds no secrets (Element Web serves it to every visitor), so the web
+    server may read it: 0644 in a folder of 0755, whatever connec's umask.
     """
     config = render_element_config(homeserver_url, server_name, portal_url)
     target = Path(data_dir) / "element" / "config.json"
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.chmod(0o755)
     target.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    target.chmod(0o644)
     return target

@@ -29,10 +29,15 @@ def normalise_language(lang: str | None) -> str:
     return base if base in LANGUAGES else DEFAULT_LANGUAGE
 
 
-@cache
 def translations(lang: str | None, domain: str) -> NullTranslations:
     """The translations of ``domain`` in ``lang``; English falls back to the msgids."""
-    lang = normalise_language(lang)
+    # Kept per language connec speaks, never per tag asked for: a made-up tag must
+    # not become a new entry.
+    return _translations(normalise_language(lang), domain)
+
+
+@cache
+def _translations(lang: str, domain: str) -> NullTranslations:
     po_path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
     if not po_path.exists():
         return NullTranslations()

@@ -60,6 +60,21 @@ class DeploymentFact(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class PortalSession(Base):
+    """A signed-in portal session, kept on the server so that it can be ended there.
+
+    The cookie carries a random session ID; only its SHA-256 is kept. Signing out
+    ends one session; a new first password and erasure end every session of the
+    account, so an old cookie is worth nothing.
+    """
+
+    __tablename__ = "portal_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    matrix_id: Mapped[str] = mapped_column(String(255), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Person(Base):
     """Anyone connec knows: citizen, volunteer, peer citizen or staff member.
 

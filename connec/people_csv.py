@@ -17,7 +17,9 @@ with lists inside a field separated by ``;``:
   intake does, and reported as a note, not an error: matching still uses them;
 - ``contact_modes``: chat, voice, video;
 - ``availability``: slots ``mon-am`` … ``sun-eve`` (am, pm, eve);
-- ``capacity``: 1–3, for volunteers (empty means 1).
+- ``capacity``: 1–3, for volunteers (empty means 1);
+- ``approval``: for volunteers, ``approved`` (or empty), ``pending`` or ``rejected``:
+  a volunteer imported as pending waits for a coordinator like a portal sign-up.
 
 Each row is checked on its own: a row with a problem is reported by its line in
 the file, with the reason, and not loaded; the other rows are. People are matched
@@ -25,9 +27,14 @@ by ``matrix_id``, so importing the same file again changes nothing. Imported
 people have a complete profile, and imported volunteers count as approved: the
 organisation importing them has vetted them (a volunteer already known keeps
 their approval, so an import never overrules a coordinator). Fields the file does
-not have (about, wishes, language) are left as they are.
+not have (about, wishes, language) are left as they are. connec's own accounts (the
+bots, the server admin) are never imported as people.
 
-Export writes the same columns, so an export can be imported again.
+Export writes the same columns, so an export can be imported again. A cell that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a
+``'`` in front, so a spreadsheet shows it as text and never runs it as a formula;
+import takes that ``'`` off again. Volunteers a coordinator has not approved are
+marked ``pending`` (or ``rejected``) in the ``approval`` column.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -61,6 +68,7 @@ from connec.people import (
     SLOTS,
     VOLUNTEER_MIN_AGE,
 )
+from connec.secrets import write_private
 from connec.settings import Settings
 
 COLUMNS = (
@@ -76,8 +84,15 @@ COLUMNS = (
     "contact_modes",
     "availability",
     "capacity",
+    "approval",
 )
 REQUIRED_COLUMNS = ("role", "matrix_id", "display_name")
+APPROVALS = ("approved", "pending", "rejected")
+FIELD_MAX = 2000
+"""No field of a person is longer (the portal allows 2,000 characters for motivation)."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell starts that a spreadsheet would run as a formula (OWASP: CSV injection)."""
+TEXT_MARK = "'"
 LIST_SEPARATOR = ";"
 OLDEST = 110
 MAX_NAME = 128
@@ -116,6 +131,7 @@ class PersonRow:
     contact_modes: list[str]
     availability: list[str]
     capacity: int
+    approval: str = "approved"
 
     def profile(self) -> dict[str, Any]:
         """The Person fields this row sets, by name."""
@@ -190,6 +206,18 @@ def matrix_id_problem(
     return None
 
 
+def as_text(value: str) -> str:
+    """A cell a spreadsheet shows as it is: a formula-like start gets a ``'`` in front."""
+    return TEXT_MARK + value if value.startswith(FORMULA_STARTS) else value
+
+
+def from_text(value: str) -> str:
+    """A cell as :func:`as_text` wrote it, back to its value."""
+    if value.startswith(TEXT_MARK) and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def _lower_local(matrix_id: str) -> str:
     local, _, server = matrix_id.partition(":")
     return f"{local.lower()}:{server}"
@@ -219,13 +247,23 @@ def parse_row(
     own_server: str,
     allowed_servers: Collection[str],
     this_year: int,
+    reserved: Mapping[str, str] | None = None,
 ) -> tuple[PersonRow | None, list[str], list[str]]:
-    """One row of the file: the person it describes, its problems and its notes (pure)."""
+    """One row of the file: the person it describes, its problems and its notes (pure).
+
+    ``reserved``: Matrix IDs that are connec's own accounts, with what each is.
+    """
     problems: list[str] = []
     notes: list[str] = []
+    too_long = [
+        column for column, value in values.items() if value is not None and len(value) > FIELD_MAX
+    ]
+    if too_long:
+        columns = ", ".join(str(column) for column in too_long)
+        return None, [f"{columns}: longer than {FIELD_MAX} characters"], notes
 
     def get(column: str) -> str:
-        return (values.get(column) or "").strip()
+        return from_text((values.get(column) or "").strip()).strip()
 
     role = get("role").lower()
     if role not in MATCHABLE_ROLES:
@@ -235,6 +273,8 @@ def parse_row(
         problems.append("matrix_id is empty")
     elif reason := matrix_id_problem(matrix_id, own_server, allowed_servers):
         problems.append(reason)
+    elif matrix_id in (reserved or {}):
+        problems.append(f"{matrix_id} is {(reserved or {})[matrix_id]}, not a person")
     display_name = re.sub(r"\s+", " ", get("display_name"))
     if not display_name:
         problems.append("display_name is empty")
@@ -296,10 +336,18 @@ def parse_row(
     )
     availability = [slot for slot in SLOTS if slot in slots]
 
+    approval = get("approval").lower() or "approved"
+    if approval not in APPROVALS:
+        problems.append(f"approval {get('approval')!r} is not approved, pending or rejected")
+    elif approval != "approved" and role != "volunteer":
+        problems.append("approval is only for volunteers; leave it empty for others")
+
     capacity = MIN_CAPACITY
     if get("capacity"):
-        if not get("capacity").isdigit() or not (
-            MIN_CAPACITY <= int(get("capacity")) <= MAX_CAPACITY
+        if (
+            not get("capacity").isdigit()
+            or len(get("capacity")) > 2
+            or not (MIN_CAPACITY <= int(get("capacity")) <= MAX_CAPACITY)
         ):
             problems.append(
                 f"capacity {get('capacity')!r} is not a number from {MIN_CAPACITY} to "
@@ -327,12 +375,18 @@ def parse_row(
         contact_modes=contact_modes,
         availability=availability,
         capacity=capacity,
+        approval=approval,
     )
     return row, [], notes
 
 
 def parse_file(
-    text: str, *, own_server: str, allowed_servers: Collection[str], this_year: int
+    text: str,
+    *,
+    own_server: str,
+    allowed_servers: Collection[str],
+    this_year: int,
+    reserved: Mapping[str, str] | None = None,
 ) -> ParsedFile:
     """Every row of a CSV text, checked; problems carry the line they are on (pure)."""
     parsed = ParsedFile()
@@ -345,7 +399,7 @@ def parse_file(
     header_line = 1
     seen: dict[str, int] = {}
     previous_end = 0
-    for record in reader:
+    for record in _records(reader, parsed):
         line, previous_end = previous_end + 1, reader.line_num
         if not any(value.strip() for value in record):
             continue
@@ -390,6 +444,7 @@ def parse_file(
             own_server=own_server,
             allowed_servers=allowed_servers,
             this_year=this_year,
+            reserved=reserved,
         )
         parsed.errors += [RowProblem(line, matrix_id, reason) for reason in problems]
         parsed.notes += [RowProblem(line, matrix_id, note) for note in notes]
@@ -399,6 +454,32 @@ def parse_file(
     if header is None:
         parsed.errors.append(RowProblem(header_line, "", "the file is empty"))
     return parsed
+
+
+def _records(reader: Any, parsed: ParsedFile) -> Iterator[list[str]]:
+    """The reader's records; where the file cannot be read on, a problem says why in words."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            reason = (
+                'a field is longer than 131072 characters: is a closing quotation mark (") '
+                "missing before it?"
+                if "field limit" in str(error)
+                else f"the file cannot be read on here ({error})"
+            )
+            parsed.errors.append(
+                RowProblem(
+                    reader.line_num,
+                    "",
+                    f"{reason} Nothing from this line on was loaded; fix it and import the "
+                    "file again (rows already loaded stay as they are).",
+                )
+            )
+            return
+        yield record
 
 
 # Loading -----------------------------------------------------------------------------------------
@@ -419,8 +500,12 @@ async def load_rows(
                         matrix_id=row.matrix_id,
                         language=language,
                         state="active",
-                        approval="approved",
-                        approved_by=ACTOR if row.role == "volunteer" else None,
+                        approval=row.approval,
+                        approved_by=(
+                            ACTOR
+                            if row.role == "volunteer" and row.approval == "approved"
+                            else None
+                        ),
                         enrolled_by=ACTOR,
                         created_at=now,
                         **wanted,
@@ -454,15 +539,57 @@ async def load_rows(
     return report
 
 
+def reserved_ids(settings: Settings) -> dict[str, str]:
+    """connec's own accounts, which are never people: the bots and the server admin."""
+    from connec.provision import ADMIN_LOCALPART, BOTS
+
+    reserved = {
+        settings.user_id(getattr(settings, bot).localpart): f"connec's {bot} bot" for bot in BOTS
+    }
+    reserved[settings.user_id(ADMIN_LOCALPART)] = "the server admin account connec uses"
+    return reserved
+
+
+def read_text(path: Path) -> str:
+    """A CSV file as text; a file that is not UTF-8 is refused in words, with its line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise UnreadableFile(
+            line,
+            f"the file is not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}). "
+            "Save it as “CSV UTF-8” (in Excel: Save as, CSV UTF-8; in LibreOffice: "
+            "character set Unicode (UTF-8)) and import it again. Nothing was loaded.",
+        ) from None
+
+
+class UnreadableFile(ValueError):
+    """A file that cannot be read as CSV text at all; the message says why in words."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
 async def import_file(settings: Settings, path: Path) -> ImportReport:
     """`connec people import FILE`: load the valid rows, report the others by line."""
-    text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    try:
+        text = await asyncio.to_thread(read_text, path)
+    except UnreadableFile as problem:
+        return ImportReport(file=str(path), errors=[RowProblem(problem.line, "", problem.reason)])
+    except OSError as error:
+        reason = f"{path} cannot be read: {error.strerror or error}. Nothing was loaded."
+        return ImportReport(file=str(path), errors=[RowProblem(0, "", reason)])
     now = datetime.now(UTC)
     parsed = parse_file(
         text,
         own_server=settings.synapse.server_name,
         allowed_servers=settings.synapse.federation_allowlist,
         this_year=now.year,
+        reserved=reserved_ids(settings),
     )
     db = Database(settings.db_url)
     try:
@@ -499,7 +626,11 @@ def print_report(report: ImportReport, console: Console) -> None:
 
 
 def person_values(person: Person) -> list[str]:
-    """A person as one CSV row, in ``COLUMNS`` order."""
+    """A person as one CSV row, in ``COLUMNS`` order, every cell safe in a spreadsheet."""
+    return [as_text(value) for value in _values_of(person)]
+
+
+def _values_of(person: Person) -> list[str]:
     return [
         person.role,
         person.matrix_id,
@@ -513,12 +644,15 @@ def person_values(person: Person) -> list[str]:
         LIST_SEPARATOR.join(person.contact_modes or []),
         LIST_SEPARATOR.join(person.availability or []),
         str(person.capacity or MIN_CAPACITY) if person.role == "volunteer" else "",
+        (person.approval or "approved") if person.role == "volunteer" else "",
     ]
 
 
 def write_csv(people: Iterable[Person], out: TextIO) -> int:
     """Write the header and one row per person; the number of people written."""
-    writer = csv.writer(out, lineterminator="\n")
+    # Lines end in CR LF (RFC 4180): then the csv module quotes any cell holding a
+    # CR or LF, which it does not for a lone CR when lines end in LF alone.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     count = 0
     for person in people:
@@ -543,5 +677,6 @@ async def export_file(settings: Settings, path: Path | None) -> int:
         return write_csv(people, sys.stdout)
     out = io.StringIO()
     count = write_csv(people, out)
-    await asyncio.to_thread(path.write_text, out.getvalue(), encoding="utf-8")
+    # Personal data: only connec's user may read the file.
+    await asyncio.to_thread(write_private, path, out.getvalue())
     return count

@@ -26,10 +26,15 @@ class ManagedProcess:
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)
     popen: subprocess.Popen[bytes] | None = None
+    pass_fds: tuple[int, ...] = ()
+    """Descriptors the child keeps open (the data folder's lock, see connec.data_lock)."""
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Logs hold Matrix IDs and room IDs: only connec's user may read them.
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        log = os.fdopen(fd, "ab")
         try:
             self.popen = subprocess.Popen(
                 list(self.command),
@@ -40,6 +45,7 @@ class ManagedProcess:
                 # Own process group: Ctrl-C in a terminal reaches the supervisor,
                 # which then stops each child in order.
                 start_new_session=True,
+                pass_fds=self.pass_fds,
             )
         finally:
             log.close()
@@ -51,6 +57,10 @@ class ManagedProcess:
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
+
+    def exit_code(self) -> int | None:
+        """How the process ended (negative: killed by that signal); None while it runs."""
+        return None if self.popen is None else self.popen.poll()
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from connec.db import Database, migrate
 from connec.models import DeploymentFact, Person
+from connec.private_files import ROOT_MODE, make_private
 from connec.secrets import Secrets, ensure_secrets, save_secrets, write_private
 from connec.settings import Settings
 from connec.synapse_admin import SynapseAdmin, SynapseError
@@ -70,7 +71,11 @@ def default_config_text(settings: Settings) -> str:
 def prepare_files(settings: Settings) -> Secrets:
     """Everything init does without a running Synapse: config, secrets, keys, schema."""
     paths = settings.paths
-    paths.root.mkdir(parents=True, exist_ok=True)
+    if not paths.root.exists():
+        paths.root.mkdir(parents=True)
+        # Others may pass through to well-known/ and element/ (a web server serves
+        # them), never list the folder; what is private inside is 0600 or 0700.
+        paths.root.chmod(ROOT_MODE)
     if not paths.config.exists():
         paths.config.write_text(default_config_text(settings))
     secrets = ensure_secrets(paths.secrets)
@@ -80,6 +85,7 @@ def prepare_files(settings: Settings) -> Secrets:
     generate_signing_key(settings)
     migrate(settings.db_url)
     _render_element_config(settings)
+    make_private(settings)  # a folder from an older connec, or one copied by hand
     return secrets
 
 

@@ -11,7 +11,7 @@ import secrets
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 SECRET_MODE = 0o600
 
@@ -34,6 +34,9 @@ class Secrets(BaseModel):
     # Added after the first releases: empty in older files until ensure_secrets fills them.
     turn_shared_secret: str = ""
     worker_replication_secret: str = ""
+    # Each bot's encryption store is locked with its own key (bots.common.store_key).
+    matchmaker_store_key: str = ""
+    scheduler_store_key: str = ""
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -48,10 +51,39 @@ class Secrets(BaseModel):
             admin_password=_token(),
             turn_shared_secret=_token(),
             worker_replication_secret=_token(),
+            matchmaker_store_key=_token(),
+            scheduler_store_key=_token(),
         )
 
     def bot_password(self, bot: str) -> str:
         return {"matchmaker": self.matchmaker_password, "scheduler": self.scheduler_password}[bot]
+
+    def store_key(self, bot: str) -> str:
+        """The key a bot's encryption store is locked with ("" in a file from before)."""
+        return {"matchmaker": self.matchmaker_store_key, "scheduler": self.scheduler_store_key}[bot]
+
+
+class SecretsUnreadable(ValueError):
+    """secrets.toml exists but cannot be read; the message says what to do, in words."""
+
+
+def _unreadable(path: Path, detail: object) -> SecretsUnreadable:
+    return SecretsUnreadable(
+        f"{path} cannot be read ({detail}). It holds this deployment's secrets: restore "
+        "it from your backup (docs/production.md, Backups). Do not delete it: connec "
+        "would make new secrets, and with them the bots could no longer open their "
+        "encryption stores, nor could Synapse's configuration be rendered as before."
+    )
+
+
+def _read(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as error:
+        raise _unreadable(path, f"not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise _unreadable(path, "not UTF-8 text") from None
 
 
 def write_private(path: Path, text: str) -> None:
@@ -75,23 +107,28 @@ def load_secrets(path: Path) -> Secrets:
     """Read the secrets file; a clear error if init has not made it."""
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `connec init` first.")
-    with path.open("rb") as fh:
-        return Secrets(**tomllib.load(fh))
+    return _secrets(path, _read(path))
+
+
+def _secrets(path: Path, values: dict[str, object]) -> Secrets:
+    try:
+        return Secrets.model_validate(values)
+    except ValidationError as error:
+        wrong = ", ".join(".".join(str(part) for part in e["loc"]) for e in error.errors())
+        raise _unreadable(path, f"these entries are missing or not text: {wrong}") from None
 
 
 def ensure_secrets(path: Path) -> Secrets:
     """Load the secrets, generating those that are missing; existing ones are kept."""
     fresh = Secrets.generate().model_dump()
-    existing: dict[str, str] = {}
-    if path.exists():
-        with path.open("rb") as fh:
-            existing = tomllib.load(fh)
+    existing: dict[str, object] = _read(path) if path.exists() else {}
     merged = {**fresh, **{k: v for k, v in existing.items() if v or k not in fresh}}
+    secrets = _secrets(path, merged)  # checked before anything is written
     if merged != existing:
-        write_private(path, _dump(merged))
+        write_private(path, _dump({key: str(value) for key, value in merged.items()}))
     else:
         os.chmod(path, SECRET_MODE)
-    return Secrets(**merged)
+    return secrets
 
 
 def save_secrets(path: Path, value: Secrets) -> None:

@@ -43,6 +43,20 @@ class SynapseSettings(BaseModel):
         default_factory=list, description="Homeservers of trusted organisations."
     )
     start_timeout: float = Field(120.0, description="Seconds to wait for /health.")
+    password_min_length: int = Field(
+        15,
+        ge=8,
+        le=64,
+        description=(
+            "Shortest password people may choose in their app (NIST SP 800-63B: 15 when "
+            "a password is the only factor); connec's first passwords have 19 characters."
+        ),
+    )
+    remote_media_lifetime: str = Field(
+        "30d",
+        pattern=r"^[1-9][0-9]*[smhdwy]$",
+        description="Pictures from other servers are kept this long after their last use.",
+    )
 
     # Scaling out: generic workers take client traffic off the main process; they talk
     # to it over a loopback replication listener and through Redis.
@@ -158,6 +172,28 @@ class PortalSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535, description="0: any free port at start.")
     public_url: str | None = None
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses (or networks, 10.0.0.0/8) of the reverse proxies in front of the "
+            "portal. Only from these is X-Forwarded-For believed; empty: never."
+        ),
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"portal.trusted_proxies: {entry!r} is not an address or a network "
+                    'like "127.0.0.1" or "10.0.0.0/8".'
+                ) from None
+        return value
 
     @property
     def url(self) -> str:
@@ -220,6 +256,18 @@ class SchedulerBehaviour(BaseModel):
     wellbeing_every_days: int = Field(90, ge=1, description="How often the UCLA scale is asked.")
 
 
+class SupervisorSettings(BaseModel):
+    """How `connec up` keeps the parts running."""
+
+    crash_limit: int = Field(
+        5, ge=1, description="A part that stops this often within the window is given up on."
+    )
+    crash_window_seconds: float = Field(600.0, gt=0, description="The window: 10 minutes.")
+    backoff_max_seconds: float = Field(
+        30.0, ge=0, description="Longest wait before a part is started again."
+    )
+
+
 class Settings(BaseSettings):
     """All of connec's configuration for one data folder."""
 
@@ -242,6 +290,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     visits: SchedulerBehaviour = Field(default_factory=SchedulerBehaviour)
+    supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
 
     @field_validator("data_dir")
     @classmethod
@@ -282,6 +331,7 @@ class DataPaths:
         self.config = root / CONFIG_FILE
         self.secrets = root / "secrets.toml"
         self.coordinator_password = root / "coordinator-password.txt"
+        self.first_passwords = root / "first-passwords.csv"
         self.stack = root / "stack.json"
         self.logs = root / "logs"
         self.synapse = root / "synapse"

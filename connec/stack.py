@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from connec.synapse_process import (
 
 STOP_WITHIN = 8.0  # seconds for every child to go after SIGTERM; Ctrl-C is done within 10 s
 READY_TIMEOUT = 90.0
-RESTART_LIMIT = 5  # a part that keeps crashing is given up on, loudly
+WATCH_EVERY = 0.5  # seconds between two looks at a part
 
 
 @dataclass
@@ -36,10 +38,59 @@ class Part:
     process: ManagedProcess
     ready_url: str
     ready_text: str | None = None
-    restarts: int = 0
 
     def is_ready(self) -> bool:
         return part_answers(self.ready_url, self.ready_text)
+
+
+class CrashLoop:
+    """The stops of one part within a sliding window, and how long to wait before a restart.
+
+    Pure: the clock is passed in. A part that stops ``limit`` times within ``window``
+    seconds is in a crash loop; stops longer ago are forgotten, so a part that stops
+    once a week is restarted for ever.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        window: float,
+        backoff_max: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.backoff_max = backoff_max
+        self.clock = clock
+        self._stops: deque[float] = deque()
+
+    def stopped(self) -> int:
+        """Count one stop now; the stops within the window, this one included."""
+        now = self.clock()
+        self._stops.append(now)
+        while self._stops and self._stops[0] <= now - self.window:
+            self._stops.popleft()
+        return len(self._stops)
+
+    @property
+    def looping(self) -> bool:
+        return len(self._stops) >= self.limit
+
+    def backoff(self) -> float:
+        """Seconds to wait before the next start: 1, 2, 4, ... up to ``backoff_max``."""
+        return float(min(2 ** max(len(self._stops) - 1, 0), self.backoff_max))
+
+
+@dataclass
+class Watch:
+    """One part as the supervisor watches it (a bot, the portal, Synapse, coturn)."""
+
+    name: str
+    alive: Callable[[], bool]
+    restart: Callable[[], None]
+    log: Path
+    exit_code: Callable[[], int | None] = lambda: None
 
 
 def part_answers(url: str, text: str | None) -> bool:
@@ -126,6 +177,17 @@ class Stack:
         )
         self.facts: dict[str, str] = {}
         self._stop = threading.Event()
+        self._file_lock = threading.Lock()
+        self._gave_up: str | None = None
+
+    def keep_open(self, fd: int) -> None:
+        """Every process of the stack inherits ``fd`` (the data folder's lock)."""
+        processes = [p.process for p in self.parts.values()]
+        processes += [self.synapse.process, *self.synapse.workers]
+        if self.coturn is not None:
+            processes.append(self.coturn.process)
+        for process in processes:
+            process.pass_fds = (fd,)
 
     def start(self) -> None:
         """Everything up, in order; on any failure, what started is stopped again."""
@@ -198,46 +260,113 @@ class Stack:
 
     def write_stack_file(self) -> None:
         path = self.settings.paths.stack
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.describe(), indent=2))
-        tmp.replace(path)
+        with self._file_lock:  # watchers write it as parts come back
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.describe(), indent=2))
+            tmp.replace(path)
 
-    def supervise(self) -> None:
-        """Keep the parts running until asked to stop; restart a crashed part with backoff."""
+    def watches(self) -> list[Watch]:
+        """Every part the supervisor keeps running, each watched on its own."""
+        logs = self.settings.paths.logs
+        watches = [
+            Watch(
+                "Synapse",
+                self.synapse.alive,
+                self.synapse.revive,
+                logs / "synapse.out",
+                self.synapse.process.exit_code,
+            ),
+        ]
+        if self.coturn is not None:
+            coturn = self.coturn
+            watches.append(
+                Watch(
+                    "coturn",
+                    coturn.alive,
+                    coturn.start,
+                    coturn.process.log_path,
+                    coturn.process.exit_code,
+                )
+            )
+        for name, part in self.parts.items():
+            process = part.process
+            watches.append(
+                Watch(
+                    name,
+                    process.alive,
+                    process.start,
+                    process.log_path,
+                    process.exit_code,
+                )
+            )
+        return watches
+
+    def supervise(self) -> str | None:
+        """Keep every part running until asked to stop; answers why it gave up, if it did.
+
+        Each part is watched by a thread of its own, so one part's wait before a
+        restart never holds up another's. A part that stops ``crash_limit`` times
+        within ``crash_window_seconds`` is given up on: everything is stopped, and
+        the reason is answered, so that `connec up` exits with an error and systemd
+        (``Restart=on-failure``) starts it all again.
+        """
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self._stop.set())
-        while not self._stop.wait(1.0):
-            if not self.synapse.alive():
-                # Without Synapse nothing works: start it (or the worker that went) again;
-                # the bots reconnect.
-                try:
-                    self.synapse.revive()
-                except StartError as exc:
-                    print(f"Synapse could not be restarted: {exc}", file=sys.stderr)
-                    break
-                self.write_stack_file()
-            if self.coturn is not None and not self.coturn.alive():
-                try:
-                    self.coturn.start()
-                except StartError as exc:
-                    # Chat goes on without TURN; trying every second would only flood the log.
-                    print(f"coturn could not be restarted, giving up: {exc}", file=sys.stderr)
-                    self.coturn = None
-                self.write_stack_file()
-            for name, part in self.parts.items():
-                if part.process.alive():
-                    continue
-                part.restarts += 1
-                if part.restarts > RESTART_LIMIT:
-                    print(
-                        f"The {name} keeps stopping; see {part.process.log_path}", file=sys.stderr
-                    )
-                    self._stop.set()
-                    break
-                time.sleep(min(2**part.restarts, 30))
-                part.process.start()
-                self.write_stack_file()
+        threads = [
+            threading.Thread(target=self._watch, args=(watch,), name=f"watch {watch.name}")
+            for watch in self.watches()
+        ]
+        for thread in threads:
+            thread.start()
+        self._stop.wait()
         self.stop()
+        for thread in threads:
+            thread.join(timeout=STOP_WITHIN)
+        self.stop()  # anything a watcher started while the rest was stopping
+        return self._gave_up
+
+    def _watch(self, watch: Watch) -> None:
+        limits = self.settings.supervisor
+        loop = CrashLoop(
+            limit=limits.crash_limit,
+            window=limits.crash_window_seconds,
+            backoff_max=limits.backoff_max_seconds,
+        )
+        while not self._stop.wait(WATCH_EVERY):
+            if watch.alive():
+                continue
+            stops = loop.stopped()
+            code = watch.exit_code()
+            how = f" (exit code {code})" if code is not None else ""
+            if loop.looping:
+                self._give_up(
+                    f"The {watch.name} stopped {stops} times within "
+                    f"{_minutes(limits.crash_window_seconds)}{how}, so connec stops "
+                    f"everything and exits with an error. See {watch.log}."
+                )
+                return
+            delay = loop.backoff()
+            _say(
+                f"The {watch.name} stopped{how}; starting it again in {delay:.0f} s "
+                f"(stop {stops} of {limits.crash_limit} allowed within "
+                f"{_minutes(limits.crash_window_seconds)})."
+            )
+            if self._stop.wait(delay):
+                return
+            try:
+                watch.restart()
+            except StartError as problem:
+                _say(f"The {watch.name} could not be started again: {problem}")
+                continue  # counted as another stop at the next look
+            if not self._stop.is_set():
+                self.write_stack_file()
+
+    def _give_up(self, reason: str) -> None:
+        with self._file_lock:
+            if self._gave_up is None:
+                self._gave_up = reason
+        _say(reason)
+        self._stop.set()
 
     def stop(self) -> None:
         """SIGTERM to every part at once, SIGKILL to any still there after STOP_WITHIN."""
@@ -251,6 +380,14 @@ class Stack:
         for thread in threads:
             thread.join()
         self.settings.paths.stack.unlink(missing_ok=True)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
 
 
 def _own_pid() -> int:

@@ -77,11 +77,14 @@ class SynapseAdmin:
         token: str | None = None,
         json: Any = None,
         params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """One HTTP call; the JSON answer, or a :class:`SynapseError`."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             async with self._session.request(
                 method, self.base_url + path, json=json, params=params, headers=headers
@@ -158,9 +161,19 @@ class SynapseAdmin:
         await self.admin("POST", f"/v1/deactivate/{quote(user_id)}", json={"erase": erase})
 
     async def login(
-        self, user_id: str, password: str, device_id: str | None = None
+        self,
+        user_id: str,
+        password: str,
+        device_id: str | None = None,
+        *,
+        client_address: str | None = None,
+        secure: bool = False,
     ) -> dict[str, Any]:
-        """Password login through the client-server API."""
+        """Password login through the client-server API.
+
+        ``client_address``: the address of the person signing in, when the call is
+        made for them (the portal); Synapse counts its sign-in limits against it.
+        """
         body: dict[str, Any] = {
             "type": "m.login.password",
             "identifier": {"type": "m.id.user", "user": user_id},
@@ -168,7 +181,15 @@ class SynapseAdmin:
         }
         if device_id:
             body["device_id"] = device_id
-        return dict(await self.request("POST", "/_matrix/client/v3/login", json=body))
+        headers = {}
+        if client_address:
+            headers = {
+                "X-Forwarded-For": client_address,
+                "X-Forwarded-Proto": "https" if secure else "http",
+            }
+        return dict(
+            await self.request("POST", "/_matrix/client/v3/login", json=body, headers=headers)
+        )
 
     async def health(self) -> bool:
         if self._session is None:

@@ -136,14 +136,24 @@ def _context(settings: Settings, secrets: Secrets) -> dict[str, Any]:
         "log_name": "synapse",
         "coturn_dir": coturn_dir(settings),
         "federation_address": federation_address(settings),
+        "synapse_on_loopback": _is_loopback(synapse.host),
     }
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def render_synapse_config(settings: Settings, secrets: Secrets) -> list[Path]:
     """Write homeserver.yaml (0600, it holds secrets), the log config and the workers'."""
     paths = settings.paths
     for folder in (paths.synapse, paths.media, paths.logs):
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = _environment()
     context = _context(settings, secrets)
     write_private(paths.homeserver_yaml, env.get_template("homeserver.yaml.j2").render(context))
@@ -185,12 +195,16 @@ def render_well_known(settings: Settings) -> list[Path]:
     """
     folder = well_known_dir(settings) / "matrix"
     folder.mkdir(parents=True, exist_ok=True)
+    # Served by the web server (another user): public, whatever connec's umask.
+    for public in (well_known_dir(settings), folder):
+        public.chmod(0o755)
     env = _environment()
     context = {"synapse": settings.synapse, "federation_address": federation_address(settings)}
     written = []
     for name in ("client", "server"):
         path = folder / name
         path.write_text(env.get_template(f"well-known-{name}.json.j2").render(context))
+        path.chmod(0o644)
         written.append(path)
     return written
 

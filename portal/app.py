@@ -20,6 +20,7 @@ from connec.settings import Settings
 from connec.synapse_admin import SynapseAdmin
 from portal import fields
 from portal.auth import current_viewer
+from portal.client_address import TRUSTED, trusted_networks
 from portal.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from portal.csrf import csrf_middleware
 from portal.i18n import _
@@ -133,6 +134,7 @@ def make_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[SIGN_INS] = FailedSignIns()
+    app[TRUSTED] = trusted_networks(settings.portal.trusted_proxies)
     app[ACCOUNTS] = asyncio.Lock()
     secrets = load_secrets(settings.paths.secrets)
     setup_session(

@@ -1,8 +1,9 @@
 """Signing in with a Matrix account, who is signed in, and who may see which page.
 
 The portal keeps no passwords. It asks Synapse's login API whether the password is
-right, logs that new Matrix session out at once, and remembers only the Matrix ID in
-the encrypted session cookie. Roles come from connec's ``people`` table on every
+right, logs that new Matrix session out at once, and remembers only the Matrix ID and
+a session ID in the encrypted session cookie; the server keeps the session IDs that
+still count (:mod:`portal.sessions`), so a session can be ended there. Roles come from connec's ``people`` table on every
 request, so a changed role counts at once. Unknown names and wrong passwords get
 the same answer; failed tries are limited per account and per address.
 """
@@ -14,17 +15,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 from sqlalchemy import select
 
-from connec.models import Person
+from connec.models import Person, PortalSession
 from connec.people import STAFF_ROLES
 from connec.synapse_admin import SynapseError, SynapseUnavailable
-from portal import keys
+from portal import keys, sessions
+from portal.client_address import UNKNOWN, address_of, limit_key
 from portal.csrf import csrf_token, renew_csrf_token
 from portal.forms import check_sign_in, one, posted_values
 
@@ -61,9 +63,23 @@ class Viewer:
         )
 
 
+NEXT_MAX = 2048
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A local path to go on to after signing in; never another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A path on this site to go on to (after signing in, after a language switch).
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/%09/evil.example`` (a tab) or a backslash would lead to another site: any
+    control character, space or backslash, and anything that names a scheme or a
+    host, gives ``default`` instead.
+    """
+    if not value or len(value) > NEXT_MAX or not value.startswith("/"):
+        return default
+    if "\\" in value or any(ch <= " " or ch == "\x7f" for ch in value):
+        return default
+    parts = urlsplit(value)
+    if value.startswith("//") or parts.scheme or parts.netloc:
         return default
     return value
 
@@ -84,12 +100,28 @@ async def _load_viewer(request: web.Request) -> Viewer | None:
     if not isinstance(user, str):
         return None
     since = session.get("since")
+    session_id = session.get(sessions.COOKIE_KEY)
     now = request.app[keys.CLOCK].now().timestamp()
-    if not isinstance(since, int | float) or now - since > keys.SESSION_MAX_AGE or since > now:
+    if (
+        not isinstance(since, int | float)
+        or now - since > keys.SESSION_MAX_AGE
+        or since > now
+        or not isinstance(session_id, str)
+    ):
         session.clear()  # too old: signed out, whatever the cookie says
         return None
     async with request.app[keys.DATABASE].session() as db:
-        person = await db.scalar(select(Person).where(Person.matrix_id == user))
+        found = (
+            await db.execute(
+                select(PortalSession.matrix_id, Person)
+                .outerjoin(Person, Person.matrix_id == PortalSession.matrix_id)
+                .where(PortalSession.id_hash == sessions.id_hash(session_id))
+            )
+        ).first()
+    if found is None or found[0] != user:
+        session.clear()  # ended on the server: signed out, erased, or a new password
+        return None
+    person = found[1]
     if person is None:
         return Viewer(user, None, None, None, user)
     return Viewer(user, person.id, person.role, person.municipality, person.display_name or user)
@@ -189,7 +221,8 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return again(None, 400)
     user_id, password = checked.value.user_id, checked.value.password
     limits = request.app[keys.SIGN_INS]
-    address = request.remote or "unknown"
+    client = address_of(request)
+    address = limit_key(client)
     if limits.blocked(user_id, address):
         return again("too_many", 429)
     if not user_id.endswith(":" + settings.synapse.server_name.lower()):
@@ -198,7 +231,15 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
     admin = request.app[keys.SYNAPSE]
     try:
-        login = await admin.login(user_id, password, device_id=PORTAL_DEVICE)
+        # Synapse counts sign-ins per address too: it is told whose they are, so the
+        # portal's own address is never one everybody shares.
+        login = await admin.login(
+            user_id,
+            password,
+            device_id=PORTAL_DEVICE,
+            client_address=None if client == UNKNOWN else client,
+            secure=settings.portal.client_url.startswith("https://"),
+        )
     except SynapseUnavailable:
         return again("unavailable", 503)
     except SynapseError as error:
@@ -210,9 +251,14 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     await _forget_matrix_session(request, str(login["access_token"]))
     limits.succeeded(user_id)
 
+    user = str(login["user_id"])
+    now = request.app[keys.CLOCK].now()
+    async with request.app[keys.DATABASE].session() as db:
+        session_id = await sessions.start(db, user, at=now, max_age=keys.SESSION_MAX_AGE)
     session = await new_session(request)  # a new session: nothing carried over from before
-    session["user"] = str(login["user_id"])
-    session["since"] = int(request.app[keys.CLOCK].now().timestamp())
+    session["user"] = user
+    session["since"] = int(now.timestamp())
+    session[sessions.COOKIE_KEY] = session_id
     await renew_csrf_token(request)
     request.pop(_CACHE, None)
     viewer = await current_viewer(request)
@@ -231,7 +277,11 @@ async def _forget_matrix_session(request: web.Request, token: str) -> None:
 
 
 async def sign_out(request: web.Request) -> web.StreamResponse:
-    """Forget the session and go to the front page."""
+    """End the session, here and on the server (a copy of the cookie signs nobody in)."""
     session = await get_session(request)
+    session_id = session.get(sessions.COOKIE_KEY)
+    if isinstance(session_id, str):
+        async with request.app[keys.DATABASE].session() as db:
+            await sessions.end(db, session_id)
     session.invalidate()
     raise web.HTTPSeeOther("/")

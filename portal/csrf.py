@@ -8,11 +8,16 @@ whose ``csrf_token`` field does not match, with a kind page and status 403.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session
+from multidict import MultiDictProxy
+
+log = logging.getLogger(__name__)
 
 FIELD = "csrf_token"
 SESSION_KEY = "csrf"
@@ -36,13 +41,27 @@ async def renew_csrf_token(request: web.Request) -> str:
     return str(session[SESSION_KEY])
 
 
+async def posted_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form, read once; a body that is no readable form is refused (400).
+
+    Bytes that are not UTF-8, a charset nobody knows and a broken multipart body are
+    the sender's mistake, never the portal's: they get the kind "could not read"
+    page, and nothing is stored.
+    """
+    try:
+        return await request.post()
+    except (ValueError, LookupError, RuntimeError, HttpProcessingError) as error:
+        log.info("unreadable form", extra={"error": type(error).__name__})
+        raise web.HTTPBadRequest() from None
+
+
 async def token_is_valid(request: web.Request) -> bool:
     """Whether the posted form carries this session's token."""
     session = await get_session(request)
     expected = session.get(SESSION_KEY)
+    posted = (await posted_form(request)).get(FIELD)
     if not isinstance(expected, str):
         return False
-    posted = (await request.post()).get(FIELD)
     return isinstance(posted, str) and hmac.compare_digest(posted.encode(), expected.encode())
 
 

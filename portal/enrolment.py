@@ -23,7 +23,7 @@ from sqlalchemy import select
 from connec.accounts import NoFreeUserName, create_account, reset_password
 from connec.models import Person
 from connec.synapse_admin import SynapseError, SynapseUnavailable
-from portal import keys
+from portal import keys, sessions
 from portal.auth import notice, requires, take_notice, viewer_of
 from portal.choices import profile_choices
 from portal.csrf import csrf_token
@@ -278,6 +278,9 @@ async def new_password(request: web.Request) -> web.StreamResponse:
         await notice(request, N_("The password could not be changed. Please try again."))
         raise web.HTTPSeeOther(f"/borgere/{person.id}/velkomstbrev") from None
     async with request.app[keys.DATABASE].session() as session:
+        # A lost letter must not keep a way in: the portal's sessions end too
+        # (Synapse has already signed out every device of the account).
+        await sessions.end_all(session, person.matrix_id)
         record(
             session,
             actor=viewer.matrix_id,

@@ -38,6 +38,8 @@ ABROAD = "abroad"
 
 OLDEST_AGE = 110
 NAME_MAX, EMAIL_MAX, TEXT_MAX, WORDS_MAX, REASON_MAX = 128, 255, 2000, 500, 1000
+USER_ID_MAX = 255
+"""Matrix user IDs are at most 255 bytes; a longer name is never counted as a try."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^[0-9 +()\-]+$")
@@ -451,6 +453,8 @@ def check_sign_in(data: FormData, *, server_name: str) -> Checked[SignIn]:
     form = {"user": user}
     if not user:
         errors["user"] = N_("Write your user name.")
+    elif len(user) > USER_ID_MAX:
+        errors["user"] = N_("A user name has at most 255 characters.")
     if not password:
         errors["password"] = N_("Write your password.")
     if errors:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from connec.models import Person
 from connec.synapse_admin import SynapseError, SynapseUnavailable
-from portal import keys
+from portal import keys, sessions
 from portal.auth import requires, take_notice, viewer_of
 from portal.choices import describe_interests, describe_languages, describe_slots
 from portal.csrf import csrf_token
@@ -106,6 +106,8 @@ async def erase(request: web.Request) -> web.StreamResponse:
         log.error("could not deactivate an account for erasure", extra={"error": str(error)})
         return await _page(request, problem="failed", status=502)
     async with request.app[keys.DATABASE].session() as session:
+        # Every portal session of the account ends: an old cookie signs nobody in.
+        await sessions.end_all(session, person.matrix_id)
         fresh = await session.get(Person, person.id)
         if fresh is not None:
             role = fresh.role

@@ -16,9 +16,11 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 KINDS = {
+    400: "unreadable",
     403: "forbidden",
     404: "not_found",
     405: "not_found",
+    413: "too_large",
     503: "unavailable",
 }
 

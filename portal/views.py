@@ -7,6 +7,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from connec.i18n import LANGUAGES
+from portal.auth import safe_next
+from portal.client_address import forwarded
 
 PAGES = Counter("connec_portal_pages_total", "Pages served by the portal.", ["page"])
 
@@ -24,10 +26,7 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     lang = request.match_info["lang"]
     if lang not in LANGUAGES:
         raise web.HTTPNotFound()
-    back = request.query.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"  # never an open redirect
-    response = web.HTTPSeeOther(back)
+    response = web.HTTPSeeOther(safe_next(request.query.get("next")))
     response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     raise response
 
@@ -37,8 +36,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus metrics; only for loopback callers."""
-    if request.remote not in ("127.0.0.1", "::1"):
+    """Prometheus metrics; only for callers on this machine, never through the proxy."""
+    if request.remote not in ("127.0.0.1", "::1") or forwarded(request):
         raise web.HTTPForbidden()
     response = web.Response(body=generate_latest())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]

@@ -8,8 +8,9 @@ mostly the same few lists, unticked. The fields around them are in
 :mod:`portal.fields`.
 
 Only choices are kept, never what a person typed: the keys of the caches are the
-option lists and the ticked values. Each cache is bounded, so values made up by a
-bad post cannot make it grow without end.
+option lists and the ticked values *that are among the options*. A value a post
+made up is dropped before it reaches a cache, so a cache's entries are bounded by
+what is valid (each at most one rendering of a known list), not by what is sent.
 """
 
 from __future__ import annotations
@@ -49,8 +50,15 @@ def _kept(options: Sequence[tuple[str, str]]) -> Options:
     return options if isinstance(options, Kept) else Kept((v, label) for v, label in options)
 
 
-def _ticked(chosen: Collection[str] | str) -> frozenset[str]:
-    return frozenset((chosen,) if isinstance(chosen, str) else chosen)
+@lru_cache(maxsize=256)
+def _values(options: Options) -> frozenset[str]:
+    return frozenset(value for value, _label in options)
+
+
+def _ticked(chosen: Collection[str] | str, valid: frozenset[str]) -> frozenset[str]:
+    """The chosen values that are options; anything else a post made up is dropped."""
+    values = (chosen,) if isinstance(chosen, str) else chosen
+    return frozenset(value for value in values if isinstance(value, str) and value in valid)
 
 
 @lru_cache(maxsize=256)
@@ -84,7 +92,8 @@ def choice_boxes(
     kind: str = "checkbox",
 ) -> Markup:
     """Check boxes (or radio buttons) with their labels, the chosen ones ticked."""
-    return _boxes(name, _kept(options), _ticked(chosen), kind)
+    kept = _kept(options)
+    return _boxes(name, kept, _ticked(chosen, _values(kept)), kind)
 
 
 @lru_cache(maxsize=64)
@@ -105,9 +114,11 @@ def _options(options: Options, chosen: str) -> Markup:
     )
 
 
-def select_options(options: Sequence[tuple[str, str]], chosen: str) -> Markup:
-    """The options of a select list, the chosen one selected."""
-    return _options(_kept(options), chosen)
+def select_options(options: Sequence[tuple[str, str]], chosen: object) -> Markup:
+    """The options of a select list, the chosen one selected (a made-up value: none)."""
+    kept = _kept(options)
+    valid = isinstance(chosen, str) and chosen in _values(kept)
+    return _options(kept, chosen if valid else "")
 
 
 @lru_cache(maxsize=_KEPT)
@@ -177,7 +188,13 @@ def week_grid_rows(
     days: Sequence[tuple[str, str]], parts: Sequence[tuple[str, str]], chosen: Collection[str]
 ) -> Markup:
     """The rows of the week's availability table: a check box per day and part of day."""
-    return _week_grid(_kept(days), _kept(parts), _ticked(chosen))
+    kept_days, kept_parts = _kept(days), _kept(parts)
+    return _week_grid(kept_days, kept_parts, _ticked(chosen, _slots(kept_days, kept_parts)))
+
+
+@lru_cache(maxsize=16)
+def _slots(days: Options, parts: Options) -> frozenset[str]:
+    return frozenset(f"{day}-{part}" for day, _d in days for part, _p in parts)
 
 
 @lru_cache(maxsize=_KEPT)

@@ -196,12 +196,21 @@ class BotRuntime:
         self._stopping.set()
 
     async def _login(self) -> nio.AsyncClient:
+        from bots.common.store_key import lock_with_own_key
+
         path = credentials_path(self.settings, self.bot.name)
         store = self.folder / "store"
-        store.mkdir(parents=True, exist_ok=True)
+        # The store holds the keys to every room the bot is in: connec's user alone.
+        for folder in (self.folder.parent, self.folder, store):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.chmod(0o700)
+        secrets = load_secrets(self.settings.paths.secrets)
+        key = secrets.store_key(self.bot.name)
         config = nio.AsyncClientConfig(
             encryption_enabled=True,
             store_sync_tokens=False,
+            # Locked with the bot's own key, never nio's default that everyone knows.
+            pickle_key=key,
             # Honour M_LIMIT_EXCEEDED's retry_after_ms, a bounded number of times.
             max_limit_exceeded=5,
             # Keep retrying while Synapse is down, backing off up to 10 s.
@@ -210,6 +219,18 @@ class BotRuntime:
             max_timeout_retry_wait_time=10,
         )
         creds = BotCredentials.load(path)
+        # A store made before secrets held a key for it is moved onto the key, keeping
+        # the bot's device and its sessions (bots.common.store_key).
+        done = await asyncio.to_thread(
+            lock_with_own_key,
+            store,
+            creds.user_id if creds else self.user_id,
+            creds.device_id if creds else "",
+            key,
+            self.bot.name,
+        )
+        if done == "moved":
+            log.info("store locked with its own key", extra={"bot": self.bot.name})
         client = nio.AsyncClient(
             self.settings.synapse.url,
             self.user_id,
@@ -218,7 +239,7 @@ class BotRuntime:
             config=config,
         )
         if creds is None:
-            password = load_secrets(self.settings.paths.secrets).bot_password(self.bot.name)
+            password = secrets.bot_password(self.bot.name)
             response = await client.login(password, device_name=f"connec {self.bot.name}")
             if not isinstance(response, nio.LoginResponse):
                 raise RuntimeError(f"{self.bot.name} could not log in: {response}")
@@ -226,6 +247,8 @@ class BotRuntime:
             creds.save(path)
         else:
             client.restore_login(creds.user_id, creds.device_id, creds.access_token)
+        for file in store.iterdir():
+            file.chmod(0o600)
         if client.should_upload_keys:
             await client.keys_upload()
         return client

@@ -305,7 +305,7 @@ async def test_export_to_standard_output(
     await import_file(settings, write(tmp_path, "citizen,@lis:connec.test,Lis,1950,,,,da,,,,"))
     assert await export_file(settings, None) == 1
     out = capsys.readouterr().out
-    assert out == f"{HEADER}\ncitizen,@lis:connec.test,Lis,1950,,,,da,,,,\n"
+    assert out == f"{HEADER}\r\ncitizen,'@lis:connec.test,Lis,1950,,,,da,,,,,\r\n"
 
 
 async def test_the_report_names_each_problem_by_line(settings: Settings, tmp_path: Path) -> None:
@@ -333,3 +333,169 @@ def test_the_command_line_reports_bad_rows_and_fails(settings: Settings, tmp_pat
     path = write(tmp_path, "citizen,@lis:localhost,Lis,1950,,,,da,,,,", "citizen,x,X,,,,,,,,,")
     assert main(["people", "import", str(path), "--data-dir", str(settings.data_dir)]) == 1
     assert main(["people", "export", "--data-dir", str(settings.data_dir)]) == 0
+
+
+# Spreadsheets, connec's own accounts, and files that are not what they should be --------------
+
+
+async def test_an_export_never_hands_a_spreadsheet_a_formula(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import csv
+    import stat
+
+    names = ['=HYPERLINK("http://evil.example")', "+45 1234", "-x", "@SUM(A1)", "\tTab", "\rCR"]
+    db = Database(settings.db_url)
+    async with db.session() as session:
+        for n, name in enumerate(names):
+            session.add(
+                Person(
+                    matrix_id=f"@p{n}:connec.test",
+                    role="citizen",
+                    display_name=name,
+                    interest_words=[f"=cmd|' /C calc'!A{n}"],
+                    languages=["da"],
+                )
+            )
+    await db.close()
+    exported = tmp_path / "out.csv"
+    await export_file(settings, exported)
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600  # personal data
+    with exported.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    assert [row[2] for row in rows] == [f"'{name}" for name in names]
+
+    # Read back, every value is as it was.
+    other = load_settings(tmp_path / "other", synapse={"server_name": "connec.test"})
+    await asyncio.to_thread(migrate, other.db_url)
+    report = await import_file(other, exported)
+    assert report.errors == [] and len(report.created) == len(names)
+    found = await people(other)
+    assert [found[f"@p{n}:connec.test"].display_name for n in range(len(names))] == [
+        " ".join(name.split()) for name in names
+    ]
+    assert found["@p0:connec.test"].interest_words == ["=cmd|' /C calc'!A0"]
+
+
+async def test_volunteers_not_yet_approved_are_marked_and_stay_unapproved(
+    settings: Settings, tmp_path: Path
+) -> None:
+    db = Database(settings.db_url)
+    async with db.session() as session:
+        for name, approval in (("ok", "approved"), ("wait", "pending"), ("no", "rejected")):
+            session.add(
+                Person(
+                    matrix_id=f"@{name}:connec.test",
+                    role="volunteer",
+                    display_name=name,
+                    approval=approval,
+                )
+            )
+    await db.close()
+    exported = tmp_path / "out.csv"
+    await export_file(settings, exported)
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    assert lines[0].endswith(",approval")
+    assert [line.rsplit(",", 1)[1] for line in lines[1:]] == ["approved", "pending", "rejected"]
+
+    other = load_settings(tmp_path / "other", synapse={"server_name": "connec.test"})
+    await asyncio.to_thread(migrate, other.db_url)
+    assert (await import_file(other, exported)).errors == []
+    found = await people(other)
+    assert {key: p.approval for key, p in found.items()} == {
+        "@ok:connec.test": "approved",
+        "@wait:connec.test": "pending",
+        "@no:connec.test": "rejected",
+    }
+    assert found["@wait:connec.test"].approved_by is None
+
+
+async def test_connecs_own_accounts_are_never_imported_as_people(
+    settings: Settings, tmp_path: Path
+) -> None:
+    report = await import_file(
+        settings,
+        write(
+            tmp_path,
+            "volunteer,@matchmaker:connec.test,Bot,1970,,,,da,,,,",
+            "citizen,@scheduler:connec.test,Bot,1950,,,,da,,,,",
+            "citizen,@connec-admin:connec.test,Admin,1950,,,,da,,,,",
+            "citizen,@lis:connec.test,Lis,1950,,,,da,,,,",
+        ),
+    )
+    assert report.created == ["@lis:connec.test"]
+    reasons = {problem.matrix_id: problem.reason for problem in report.errors}
+    assert "matchmaker bot, not a person" in reasons["@matchmaker:connec.test"]
+    assert "scheduler bot, not a person" in reasons["@scheduler:connec.test"]
+    assert "server admin" in reasons["@connec-admin:connec.test"]
+    assert set(await people(settings)) == {"@lis:connec.test"}
+
+
+async def test_a_latin_1_file_is_refused_in_words_with_its_line(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        (HEADER + "\ncitizen,@lis:connec.test,Lis,1950,,,,da,,,,\n").encode()
+        + "citizen,@soeren:connec.test,Søren,1950,,,,da,,,,\n".encode("latin-1")
+    )
+    report = await import_file(settings, path)
+    [problem] = report.errors
+    assert problem.line == 3 and "not UTF-8" in problem.reason and "CSV UTF-8" in problem.reason
+    assert report.loaded == 0 and await people(settings) == {}
+
+
+async def test_a_field_too_long_for_csv_is_reported_in_words(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "citizen,@lis:connec.test,Lis,1950,,,,da,,,,",
+        'citizen,@ole:connec.test,"Ole' + "x" * (128 * 1024) + '",1950,,,,da,,,,',
+        "citizen,@per:connec.test,Per,1950,,,,da,,,,",
+    )
+    report = await import_file(settings, path)
+    [problem] = report.errors
+    assert problem.line == 3 and "longer than 131072 characters" in problem.reason
+    assert report.created == ["@lis:connec.test"]
+
+
+def test_a_long_field_within_csv_is_a_problem_of_its_row() -> None:
+    parsed = parse(
+        HEADER + "\n"
+        "citizen,@lis:connec.test,Lis,1950,,,,da," + "x" * 3000 + ",,,\n"
+        "volunteer,@ole:connec.test,Ole,1950,,,,da,,,," + "9" * 5000 + "\n"
+    )
+    assert [(p.line, p.matrix_id) for p in parsed.errors] == [
+        (2, "@lis:connec.test"),
+        (3, "@ole:connec.test"),
+    ]
+    assert "longer than 2000 characters" in parsed.errors[0].reason
+
+
+def test_the_command_line_says_what_is_wrong_with_a_file_without_a_traceback(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from connec.cli import main
+
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "\ncitizen,@lis:localhost,Lærke,1950,,,,da,,,,\n").encode("latin-1"))
+    assert main(["people", "import", str(path), "--data-dir", str(settings.data_dir)]) == 1
+    assert (
+        main(
+            [
+                "people",
+                "import",
+                str(tmp_path / "missing.csv"),
+                "--data-dir",
+                str(settings.data_dir),
+            ]
+        )
+        == 1
+    )
+    out = capsys.readouterr().out
+    assert "not UTF-8" in out and "missing.csv cannot be read" in out
+    assert "Traceback" not in out

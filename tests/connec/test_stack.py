@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -54,11 +55,22 @@ def wait_for_line(process: subprocess.Popen[str], line: str, timeout: float = 12
     raise AssertionError(f"no line {line!r}; output was:\n{''.join(seen)}")
 
 
-def stop(process: subprocess.Popen[str]) -> float:
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> float:
     started = time.monotonic()
-    process.send_signal(signal.SIGINT)
-    process.wait(15)
+    process.send_signal(sig)
+    assert process.wait(15) == 0  # a stop that was asked for is no failure (systemd)
     return time.monotonic() - started
+
+
+def private_files(data: Path) -> dict[str, int]:
+    """The mode of every file in the data folder but the public ones, by relative path."""
+    public = ("well-known", "element", "synapse/log.yaml", "connec.toml", "stack.json")
+    modes = {}
+    for path in data.rglob("*"):
+        relative = str(path.relative_to(data))
+        if path.is_file() and not relative.startswith(public):
+            modes[relative] = stat.S_IMODE(path.stat().st_mode)
+    return modes
 
 
 def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) -> None:
@@ -88,8 +100,30 @@ def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) ->
         )
         assert status.returncode == 0, status.stdout
         assert all(f.severity is not Severity.PROBLEM for f in examine(data))
+        # Everything with personal data, the stores, databases and logs included, is
+        # for connec's user alone (files 0600, folders 0700).
+        modes = private_files(data)
+        for needed in (
+            "connec.db",
+            "connec.db-wal",
+            "synapse/homeserver.db",
+            "logs/portal.log",
+            "logs/synapse.log",
+            "secrets.toml",
+        ):
+            assert needed in modes, needed
+        assert any(name.startswith("bots/matchmaker/store/") for name in modes)
+        loose = {name: oct(mode) for name, mode in modes.items() if mode & 0o077}
+        assert not loose, loose
+        for folder in ("bots", "bots/matchmaker/store", "logs", "synapse", "synapse/media_store"):
+            assert stat.S_IMODE((data / folder).stat().st_mode) == 0o700, folder
+        assert stat.S_IMODE((data / "well-known" / "matrix" / "client").stat().st_mode) == 0o644
+        # And what each part writes later (media, rotated logs) is private from the start.
+        for name, pid in stack["pids"].items():
+            status_lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            assert "Umask:\t0077" in status_lines, name
     finally:
-        took = stop(up)
+        took = stop(up, signal.SIGTERM)  # as systemd stops it
     assert took < 10, f"stopping took {took:.1f} s"
     assert not (data / "stack.json").exists()
     for name, pid in stack["pids"].items():

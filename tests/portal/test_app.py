@@ -39,9 +39,25 @@ async def test_each_request_is_answered_in_its_own_language(portal: TestClient) 
         assert ("Your name" in text) == (lang == "en") and ("Dit navn" in text) == (lang == "da")
 
 
+OFF_SITE = (
+    "//evil.example",
+    "/%09/evil.example",  # browsers drop the tab: //evil.example
+    "/%0a/evil.example",
+    "/%0d/evil.example",
+    "/%5Cevil.example",  # a backslash is a slash to browsers
+    "/%20/evil.example",
+    "https://evil.example",
+    "/%2F/evil.example",
+    "evil.example",
+)
+
+
 async def test_the_language_switch_never_redirects_away(portal: TestClient) -> None:
-    response = await portal.get("/sprog/en?next=//evil.example", allow_redirects=False)
-    assert response.headers["Location"] == "/"
+    for next_ in OFF_SITE:
+        response = await portal.get(f"/sprog/en?next={next_}", allow_redirects=False)
+        assert response.headers["Location"] == "/", next_
+    response = await portal.get("/sprog/en?next=/frivillig?x=1", allow_redirects=False)
+    assert response.headers["Location"] == "/frivillig?x=1"
     assert (await portal.get("/sprog/xx")).status == 404
 
 

@@ -12,7 +12,14 @@ from portal.app import make_app
 from portal.auth import PORTAL_DEVICE
 from portal.keys import SYNAPSE
 from tests.harness import SynapseHarness
-from tests.portal.helpers import fields_in_error, now, sign_in, signed_in, token_for
+from tests.portal.helpers import (
+    fields_in_error,
+    now,
+    sign_in,
+    signed_in,
+    token_for,
+    token_in,
+)
 
 pytestmark = pytest.mark.synapse
 
@@ -51,16 +58,26 @@ async def test_signing_in_goes_back_to_the_page_asked_for_but_never_elsewhere(
     carl = await member("carl", "coordinator")
     response = await portal_on_synapse.get("/koordinator", allow_redirects=False)
     assert response.headers["Location"] == "/log-ind?next=/koordinator"
-    token = await token_for(portal_on_synapse, "/log-ind?next=//evil.example")
-    response = await portal_on_synapse.post(
-        "/log-ind",
-        data={
-            "csrf_token": token,
-            "user": carl.localpart,
-            "password": carl.account.password,
-            "next": "//evil.example",
-        },
-        allow_redirects=False,
+    for next_ in ("//evil.example", "/\t/evil.example", "/\\evil.example", "/\n/evil.example"):
+        page = await (await portal_on_synapse.get("/log-ind", params={"next": next_})).text()
+        assert "evil.example" not in page, next_
+    for next_ in ("//evil.example", "/\t/evil.example"):
+        portal_on_synapse.session.cookie_jar.clear()  # signed out, a fresh form
+        page = await (await portal_on_synapse.get("/log-ind")).text()
+        response = await portal_on_synapse.post(
+            "/log-ind",
+            data={
+                "csrf_token": token_in(page),
+                "user": carl.localpart,
+                "password": carl.account.password,
+                "next": next_,
+            },
+            allow_redirects=False,
+        )
+        assert response.headers["Location"] == "/koordinator", next_
+    # Signed in, the sign-in page sends on at once: still only on this site.
+    response = await portal_on_synapse.get(
+        "/log-ind", params={"next": "/\t/evil.example"}, allow_redirects=False
     )
     assert response.headers["Location"] == "/koordinator"
 
