@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import nio
@@ -58,3 +60,23 @@ async def person(
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """connec's logs as a running part writes them (JSON lines, DEBUG), kept in memory."""
+    from connec.logs import JsonFormatter, setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    setup_logging("DEBUG")
+    buffer = io.StringIO()
+    [handler] = root.handlers
+    assert isinstance(handler, logging.StreamHandler)
+    assert isinstance(handler.formatter, JsonFormatter)
+    handler.stream = buffer
+    try:
+        yield buffer
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)

@@ -9,14 +9,21 @@ import pytest
 
 from bots.common.runtime import Bot, BotRuntime
 from connec.clock import Clock
+from connec.settings import Settings
 from tests.harness import SynapseHarness
 
 
 class RunningBot:
     """A bot started as a task; stop() is a clean shutdown, kill() an abrupt one."""
 
-    def __init__(self, synapse: SynapseHarness, bot: Bot, clock: Clock | None = None) -> None:
-        self.runtime = BotRuntime(synapse.settings, bot, clock=clock)
+    def __init__(
+        self,
+        synapse: SynapseHarness,
+        bot: Bot,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.runtime = BotRuntime(settings or synapse.settings, bot, clock=clock)
         self.task: asyncio.Task[None] | None = None
 
     @property
@@ -53,8 +60,11 @@ async def start_bot(
 ) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
     running: list[RunningBot] = []
 
-    async def start(bot: Bot, clock: Clock | None = None) -> RunningBot:
-        instance = RunningBot(synapse, bot, clock)
+    async def start(
+        bot: Bot, clock: Clock | None = None, settings: Settings | None = None
+    ) -> RunningBot:
+        """Start ``bot``, on the session's settings unless given others."""
+        instance = RunningBot(synapse, bot, clock, settings)
         running.append(instance)
         return await instance.start()
 
