@@ -14,6 +14,7 @@ import nio
 import pytest
 
 from tests.harness import SynapseHarness, forget_readers, new_person_client, readers
+from tests.leftovers import end_what_was_made, marks
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -41,6 +42,19 @@ async def nothing_unreadable() -> AsyncIterator[None]:
             await reader.final_check()
     finally:
         forget_readers()
+
+
+@pytest.fixture(autouse=True)
+def _leaves_nothing_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A story on the session's Synapse ends what it made in the shared database when
+    it ends (after its bots stop), so no later story meets it: see tests/leftovers.py."""
+    if "synapse" not in request.fixturenames:
+        yield
+        return
+    db_url = request.getfixturevalue("synapse").settings.db_url
+    since = marks(db_url)
+    yield
+    end_what_was_made(db_url, since)
 
 
 @pytest.fixture
