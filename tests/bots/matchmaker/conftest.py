@@ -3,7 +3,6 @@ the coordinators' room and a person's direct room."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,9 @@ from sqlalchemy import select
 from bots.common.runtime import BotRuntime
 from bots.matchmaker.bot import Matchmaker
 from connec.clock import Clock
-from connec.db import Database, migrate
-from connec.models import AuditEntry, DeploymentFact, Person
-from connec.provision import FACT_COORDINATORS_ROOM
-from tests.bots.conftest import RunningBot
+from connec.db import Database
+from connec.models import AuditEntry, Person
+from tests.bots.conftest import RunningBot, own_database
 from tests.harness import Reader, Received, SynapseHarness, eventually, reader_of
 
 
@@ -180,13 +178,7 @@ async def db(synapse: SynapseHarness) -> AsyncIterator[Database]:
 @pytest.fixture
 async def own_db(synapse: SynapseHarness, tmp_path: Path) -> AsyncIterator[Database]:
     """A database of this test's own, so people from other tests are not matched."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}"
-    await asyncio.to_thread(migrate, url)
-    database = Database(url)
-    async with database.session() as session:
-        session.add(
-            DeploymentFact(key=FACT_COORDINATORS_ROOM, value=synapse.facts[FACT_COORDINATORS_ROOM])
-        )
+    database = await own_database(synapse, tmp_path)
     yield database
     await database.close()
 
