@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -16,7 +15,7 @@ import pytest
 from tests.harness import SynapseHarness, forget_readers, new_person_client, readers
 from tests.leftovers import end_what_was_made, marks
 
-IN_CI = os.environ.get("CI") == "true"
+pytest_plugins = ("tests.ci", "pytester")
 
 
 @pytest.fixture(scope="session")
