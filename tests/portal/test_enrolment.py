@@ -8,8 +8,10 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient
 
+from connec.accounts import localpart_candidates
 from connec.db import Database
 from connec.synapse_admin import SynapseError
+from portal.enrolment import FALLBACK_LOCALPART
 from portal.keys import SYNAPSE
 from tests.harness import SynapseHarness
 from tests.portal.helpers import (
@@ -130,7 +132,9 @@ async def test_bad_input_is_explained_and_no_account_is_made(
     }
     assert f'value="{name}"' in page and 'value="mon-am" checked' in page
     assert not await person_named(database, name)
-    assert await synapse.admin.get_user(f"@bad.input{frida.person_id}:connec.test") is None
+    # No account under any user name the portal would have given "Bad Input N".
+    for localpart in localpart_candidates(name, FALLBACK_LOCALPART):
+        assert await synapse.admin.get_user(synapse.settings.user_id(localpart)) is None
 
 
 async def test_while_synapse_is_unreachable_nothing_is_made_and_the_answers_stay(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import nio
 import pytest
 
 from bots.matchmaker.bot import Matchmaker
 from bots.scheduler.bot import Scheduler
+from connec.db import migrate
 from connec.provision import BotCredentials, credentials_path
+from connec.secrets import ensure_secrets
 from tests.harness import SynapseHarness, eventually, messages_from
 
 pytestmark = pytest.mark.synapse
@@ -119,8 +124,6 @@ async def test_the_bot_survives_synapse_restarting_under_it(
     room_id = await open_direct_room(per, bot.user_id)
     await messages_from(per, room_id, bot.user_id, count=2)
 
-    import asyncio
-
     await asyncio.to_thread(synapse.restart)
     assert not bot.task.done()
     await say(per, room_id, "hjælp")
@@ -149,36 +152,38 @@ async def test_the_bots_device_is_cross_signed_as_element_requires(
     assert verify_chain(query, bot.user_id, bot.runtime.client.device_id)
 
 
-async def test_logs_never_hold_message_bodies_or_passwords(
-    synapse: SynapseHarness, person, start_bot
+async def test_logs_never_hold_message_bodies_or_the_bots_password(
+    synapse: SynapseHarness, person, start_bot, json_logs, tmp_path: Path
 ) -> None:
-    import io
-    import logging
+    """A bot on a deployment of its own, so it really signs in with its password (the
+    session's bots have long since swapped theirs for a stored access token)."""
+    password = ensure_secrets(tmp_path / "secrets.toml").matchmaker_password
+    account = await synapse.register("matchmaker", password=password, user_type="bot")
+    localpart = account.user_id.removeprefix("@").split(":")[0]
+    settings = synapse.settings.model_copy(
+        update={
+            "data_dir": tmp_path,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}",
+            "matchmaker": synapse.settings.matchmaker.model_copy(update={"localpart": localpart}),
+        }
+    )
+    assert settings.paths.secrets == tmp_path / "secrets.toml"
+    await asyncio.to_thread(migrate, settings.db_url)
+    assert BotCredentials.load(credentials_path(settings, "matchmaker")) is None
 
-    from connec.logs import JsonFormatter, setup_logging
+    bot = await start_bot(Matchmaker(), settings=settings)
+    assert BotCredentials.load(credentials_path(settings, "matchmaker")) is not None  # signed in
+    vera = await person("vera")
+    room_id = await open_direct_room(vera, bot.user_id)
+    await messages_from(vera, room_id, bot.user_id, count=2)
+    secret_words = "min hemmelige besked 4711"
+    await say(vera, room_id, f"!hjælp {secret_words}")
+    await messages_from(vera, room_id, bot.user_id)
 
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    setup_logging("DEBUG")
-    buffer = io.StringIO()
-    root.handlers[0].stream = buffer  # type: ignore[attr-defined]
-    assert isinstance(root.handlers[0].formatter, JsonFormatter)
-    try:
-        bot = await start_bot(Matchmaker())
-        vera = await person("vera")
-        room_id = await open_direct_room(vera, bot.user_id)
-        await messages_from(vera, room_id, bot.user_id, count=2)
-        secret_words = "min hemmelige besked 4711"
-        await say(vera, room_id, f"!hjælp {secret_words}")
-        await messages_from(vera, room_id, bot.user_id)
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-    logged = buffer.getvalue()
+    logged = json_logs.getvalue()
     assert '"command": "help"' in logged  # the log does say what happened
     assert secret_words not in logged
-    assert vera.password not in logged
-    assert synapse.secrets.matchmaker_password not in logged
+    assert password not in logged
 
 
 async def test_a_message_the_bot_cannot_decrypt_gets_a_visible_kind_answer(

@@ -3,22 +3,20 @@ the coordinators' room and a person's direct room."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import nio
 import pytest
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from bots.common.runtime import BotRuntime
 from bots.matchmaker.bot import Matchmaker
 from connec.clock import Clock
-from connec.db import Database, migrate
-from connec.models import AuditEntry, DeploymentFact, Match, Person, Proposal
-from connec.provision import FACT_COORDINATORS_ROOM
-from tests.bots.conftest import RunningBot
+from connec.db import Database
+from connec.models import AuditEntry, Person
+from tests.bots.conftest import RunningBot, own_database
 from tests.harness import Reader, Received, SynapseHarness, eventually, reader_of, sign_in
 
 
@@ -174,13 +172,7 @@ async def db(synapse: SynapseHarness) -> AsyncIterator[Database]:
 @pytest.fixture
 async def own_db(synapse: SynapseHarness, tmp_path: Path) -> AsyncIterator[Database]:
     """A database of this test's own, so people from other tests are not matched."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}"
-    await asyncio.to_thread(migrate, url)
-    database = Database(url)
-    async with database.session() as session:
-        session.add(
-            DeploymentFact(key=FACT_COORDINATORS_ROOM, value=synapse.facts[FACT_COORDINATORS_ROOM])
-        )
+    database = await own_database(synapse, tmp_path)
     yield database
     await database.close()
 
@@ -248,15 +240,13 @@ async def coordinators_room(coordinator: Inbox) -> Inbox:
 
 
 @pytest.fixture
-async def enrol(
-    synapse: SynapseHarness, db: Database
-) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
+async def enrol(synapse: SynapseHarness, db: Database) -> Callable[..., Awaitable[Person]]:
     """A factory of people connec knows, each with a real account.
 
     When the story ends its people leave connec, and their open proposals and
-    matches close, so later stories' matching rounds never meet them.
+    matches close (tests/leftovers.py), so later stories' matching rounds never meet
+    them.
     """
-    made: list[int] = []
 
     async def make(
         name: str,
@@ -268,27 +258,9 @@ async def enrol(
     ) -> Person:
         if matrix_id is None:
             matrix_id = (await synapse.register(name)).user_id
-        person = await add_person(db, matrix_id, role, display_name or name.title(), **profile)
-        made.append(person.id)
-        return person
+        return await add_person(db, matrix_id, role, display_name or name.title(), **profile)
 
-    yield make
-    async with db.session() as session:
-        for person in await session.scalars(select(Person).where(Person.id.in_(made))):
-            person.state = "ended"
-        for proposal in await session.scalars(
-            select(Proposal).where(
-                or_(Proposal.a_id.in_(made), Proposal.b_id.in_(made)),
-                Proposal.state.in_(("suggested", "asked")),
-            )
-        ):
-            proposal.state = "cancelled"
-        for match in await session.scalars(
-            select(Match).where(
-                or_(Match.a_id.in_(made), Match.b_id.in_(made)), Match.state != "ended"
-            )
-        ):
-            match.state = "ended"
+    return make
 
 
 async def open_direct_room(client: nio.AsyncClient, bot_id: str) -> Inbox:

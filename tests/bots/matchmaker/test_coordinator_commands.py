@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bots.matchmaker import commands_coordinator, concerns, coordination
 from bots.matchmaker.bot import Matchmaker
@@ -37,7 +37,15 @@ from bots.matchmaker.table import COMMANDS
 from connec.clock import FrozenClock
 from connec.db import Database
 from connec.i18n import LOCALE_DIR
-from connec.models import Concern, DirectRoom, Match, PendingAction, Person, Proposal
+from connec.models import (
+    AuditEntry,
+    Concern,
+    DirectRoom,
+    Match,
+    PendingAction,
+    Person,
+    Proposal,
+)
 from tests.bots.matchmaker.conftest import Inbox, audit_of, join_invited_room, open_direct_room
 from tests.harness import SynapseHarness
 
@@ -224,11 +232,45 @@ async def _ask_and_see_question(
     return command_id, question
 
 
+async def audit_of_command(db: Database, command_event_id: str) -> list[AuditEntry]:
+    """The audit lines of one command that asks first, oldest first: those of its own
+    waiting row, so no other story's line (same action, same person) is read."""
+    async with db.session() as session:
+        pending = await session.scalar(
+            select(PendingAction).where(PendingAction.command_event_id == command_event_id)
+        )
+        assert pending is not None, f"no waiting row for {command_event_id}"
+        lines = await session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == f"coordinator.{pending.action}")
+            .order_by(AuditEntry.id)
+        )
+        return [line for line in lines if line.details.get("pending") == pending.id]
+
+
+async def newest_audit_id(db: Database) -> int:
+    async with db.session() as session:
+        return await session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+async def audit_since(db: Database, after_id: int, action: str) -> list[AuditEntry]:
+    """Audit lines of ``action`` written after line ``after_id``: this story's, for a
+    command that names no person and stores no waiting row."""
+    async with db.session() as session:
+        lines = await session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.id > after_id, AuditEntry.action == action)
+            .order_by(AuditEntry.id)
+        )
+        return list(lines)
+
+
 @synapse
 async def test_the_status_answers_with_numbers_and_the_command_is_marked_done(
     synapse: SynapseHarness, start_bot, coordinators_room: Inbox, enrol, db: Database
 ) -> None:
     bot = await start_bot(Matchmaker())
+    audited = await newest_audit_id(db)
     command = await coordinators_room.say("!status")
     before = await coordinators_room.message(bot.user_id, "Status", "Venter på et match:")
     await coordinators_room.reaction(bot.user_id, command, "✅")
@@ -241,9 +283,10 @@ async def test_the_status_answers_with_numbers_and_the_command_is_marked_done(
     assert _number(r"Venter på et match: (\d+)", after.body) == waiting_before + 1
 
     coordinator_id = synapse.settings.user_id(synapse.settings.coordinator_localpart)
-    shown = await audit_of(db, "coordinator.status")
-    assert shown and shown[-1].actor == coordinator_id
-    assert shown[-1].details == {"outcome": "shown"}
+    shown = await audit_since(db, audited, "coordinator.status")
+    assert [(line.actor, line.details) for line in shown] == 2 * [
+        (coordinator_id, {"outcome": "shown"})
+    ]
 
 
 @synapse
@@ -354,9 +397,11 @@ async def test_no_in_words_cancels_and_nothing_changes(
     await coordinators_room.message(bot.user_id, "Annulleret")
     await coordinators_room.reaction(bot.user_id, command, "❌")
     assert (await _person(db, bent.id)).approval == "pending"
-    entries = await audit_of(db, "coordinator.approve", bent.matrix_id)
-    outcomes = [e.details["outcome"] for e in entries]
-    assert outcomes[-2:] == ["asked", "cancelled"]
+    entries = await audit_of_command(db, command)
+    assert [(e.subject, e.details["outcome"]) for e in entries] == [
+        (bent.matrix_id, "asked"),
+        (bent.matrix_id, "cancelled"),
+    ]
 
 
 @synapse
@@ -382,16 +427,16 @@ async def test_pausing_and_resuming_a_person(
     karen = await enrol("karen", "citizen", "Karen Pause")
     bot = await start_bot(Matchmaker())
 
-    command, _ = await _ask_and_see_question(
+    pause, _ = await _ask_and_see_question(
         coordinators_room, bot.user_id, f"!pause-person {karen.matrix_id}", "Karen Pause"
     )
     await coordinators_room.say("ja")
     await coordinators_room.message(bot.user_id, "Karen Pause", "er sat på pause")
-    await coordinators_room.reaction(bot.user_id, command, "✅")
+    await coordinators_room.reaction(bot.user_id, pause, "✅")
     assert (await _person(db, karen.id)).state == "paused"
 
     # In English, confirmed by a reply to the question itself.
-    command, question = await _ask_and_see_question(
+    resume, question = await _ask_and_see_question(
         coordinators_room,
         bot.user_id,
         f"!resume-person {karen.matrix_id}",
@@ -400,12 +445,15 @@ async def test_pausing_and_resuming_a_person(
     )
     await coordinators_room.say("yes", reply_to=question.event_id)
     await coordinators_room.message(bot.user_id, "Karen Pause", "can be matched again")
-    await coordinators_room.reaction(bot.user_id, command, "✅")
+    await coordinators_room.reaction(bot.user_id, resume, "✅")
     assert (await _person(db, karen.id)).state == "active"
 
-    paused = [e.details["outcome"] for e in await audit_of(db, "coordinator.pause-person")]
-    resumed = [e.details["outcome"] for e in await audit_of(db, "coordinator.resume-person")]
-    assert paused[-2:] == ["asked", "done"] and resumed[-2:] == ["asked", "done"]
+    for command, action in ((pause, "pause-person"), (resume, "resume-person")):
+        entries = await audit_of_command(db, command)
+        assert [(e.action, e.subject, e.details["outcome"]) for e in entries] == [
+            (f"coordinator.{action}", karen.matrix_id, "asked"),
+            (f"coordinator.{action}", karen.matrix_id, "done"),
+        ]
 
 
 @synapse
@@ -413,10 +461,11 @@ async def test_an_unknown_person_gets_a_kind_answer(
     synapse: SynapseHarness, start_bot, coordinators_room: Inbox, db: Database
 ) -> None:
     bot = await start_bot(Matchmaker())
+    audited = await newest_audit_id(db)
     command = await coordinators_room.say("!godkend @ingen-kender-mig")
     await coordinators_room.message(bot.user_id, "Jeg kender ikke @ingen-kender-mig:connec.test")
     await coordinators_room.reaction(bot.user_id, command, "❌")
-    [*_, entry] = await audit_of(db, "coordinator.approve")
+    [entry] = await audit_since(db, audited, "coordinator.approve")
     assert entry.details == {"outcome": "invalid", "problem": "unknown_person"}
 
 
@@ -437,8 +486,11 @@ async def test_a_question_left_too_long_changes_nothing(
     await coordinators_room.message(bot.user_id, "udløbet")
     await coordinators_room.reaction(bot.user_id, command, "❌")
     assert (await _person(db, lise.id)).state == "active"
-    [*_, entry] = await audit_of(db, "coordinator.pause-person", lise.matrix_id)
-    assert entry.details["outcome"] == "expired"
+    entries = await audit_of_command(db, command)
+    assert [(e.subject, e.details["outcome"]) for e in entries] == [
+        (lise.matrix_id, "asked"),
+        (lise.matrix_id, "expired"),
+    ]
 
 
 @synapse
@@ -586,17 +638,28 @@ async def test_a_match_is_paused_by_number_and_ended_by_naming_a_person(
 
 @synapse
 async def test_a_matching_round_on_demand(
-    synapse: SynapseHarness, start_bot, coordinators_room: Inbox, db: Database
+    synapse: SynapseHarness, start_bot, coordinators_room: Inbox, enrol, db: Database
 ) -> None:
+    # Earlier stories' people have left connec, so the round meets these two alone.
+    rigmor = await enrol("rigmor", "citizen", "Rigmor Runde")
+    rasmus = await enrol("rasmus", "volunteer", "Rasmus Runde")
     bot = await start_bot(Matchmaker())
     command, _ = await _ask_and_see_question(
         coordinators_room, bot.user_id, "!kør-matching", "matchingrunde"
     )
     await coordinators_room.say("ja")
-    await coordinators_room.message(bot.user_id, "Matchingrunden er færdig")
+    await coordinators_room.message(
+        bot.user_id, "Matchingrunden er færdig: 2 personer overvejet; nye par: 1."
+    )
     await coordinators_room.reaction(bot.user_id, command, "✅")
-    [*_, entry] = await audit_of(db, "coordinator.run-matching")
-    assert entry.details["outcome"] == "done"
+    shown = await coordinators_room.message(bot.user_id, "Forslag", "Rigmor Runde", "Rasmus Runde")
+    number = _number(r"Forslag (\d+)", shown.body)
+    async with db.session() as session:
+        proposal = await session.get(Proposal, number)
+    assert proposal is not None and proposal.state == "suggested"
+    assert (proposal.a_id, proposal.b_id) == (rigmor.id, rasmus.id)
+    entries = await audit_of_command(db, command)
+    assert [e.details["outcome"] for e in entries] == ["asked", "done"]
 
 
 @synapse
@@ -624,7 +687,7 @@ async def test_a_tick_on_a_suggestion_shown_in_the_room_approves_it(
     coordinator_id = synapse.settings.user_id(synapse.settings.coordinator_localpart)
     assert approved is not None and approved.state == "asked"
     assert approved.approved_by == coordinator_id
-    [*_, entry] = await audit_of(db, "coordinator.approve-proposal", f"proposal:{proposal.id}")
+    [entry] = await audit_of(db, "coordinator.approve-proposal", f"proposal:{proposal.id}")
     assert entry.details["outcome"] == "done" and entry.actor == coordinator_id
 
 

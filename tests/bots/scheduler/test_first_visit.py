@@ -3,7 +3,6 @@ book "i morgen kl 14", see it in words with a calendar file, and get their remin
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +20,9 @@ from bots.scheduler.bot import Scheduler
 from bots.scheduler.reminders import timer_of
 from bots.scheduler.when_words import spell_out
 from connec.clock import FrozenClock
-from connec.db import Database, migrate
-from connec.models import BotSyncState, DeploymentFact, Match, Person
-from connec.provision import FACT_COORDINATORS_ROOM, BotCredentials, credentials_path
-from tests.bots.conftest import RunningBot
+from connec.db import Database
+from connec.models import Match, Person
+from tests.bots.conftest import RunningBot, own_database
 from tests.bots.scheduler.conftest import Inbox, say
 from tests.harness import SynapseHarness, eventually
 
@@ -33,40 +31,10 @@ pytestmark = pytest.mark.synapse
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
-async def sync_position_now(synapse: SynapseHarness, bot: str) -> str:
-    """Where the bot's stream stands now, from a small /sync of its own.
-
-    A bot's very first sync (no position stored) is the same request every time, and
-    Synapse answers a repeated /sync from its two-minute response cache: a bot starting
-    afresh on a second database would get the stale answer of an earlier start and then
-    replay that start's syncs. Starting from a stored position avoids that.
-    """
-    creds = BotCredentials.load(credentials_path(synapse.settings, bot))
-    assert creds is not None
-    empty = '{"room": {"rooms": []}, "presence": {"not_types": ["*"]}}'
-    answer = await synapse.admin.request(
-        "GET",
-        "/_matrix/client/v3/sync",
-        token=creds.access_token,
-        params={"timeout": "0", "filter": empty, "set_presence": "offline"},
-    )
-    return str(answer["next_batch"])
-
-
 @pytest.fixture
 async def own_db(synapse: SynapseHarness, tmp_path: Path) -> AsyncIterator[Database]:
     """A database of this story's own, so the matchmaker pairs only these two."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}"
-    await asyncio.to_thread(migrate, url)
-    database = Database(url)
-    now = datetime.now(UTC)
-    async with database.session() as session:
-        session.add(
-            DeploymentFact(key=FACT_COORDINATORS_ROOM, value=synapse.facts[FACT_COORDINATORS_ROOM])
-        )
-        for bot in ("matchmaker", "scheduler"):
-            position = await sync_position_now(synapse, bot)
-            session.add(BotSyncState(bot=bot, next_batch=position, joined_at=now))
+    database = await own_database(synapse, tmp_path)
     yield database
     await database.close()
 

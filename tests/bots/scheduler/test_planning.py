@@ -5,7 +5,6 @@ Pure functions over plain data, plus the APScheduler timer on a frozen clock.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from bots.scheduler.reminders import (
     should_send,
 )
 from connec.clock import FrozenClock
+from tests.harness import eventually
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 OFFSETS = [24 * 60, 15]
@@ -128,17 +128,17 @@ async def test_the_timer_fires_by_the_bots_clock_and_follows_it_when_it_moves() 
         fired.extend(reminder_ids)
 
     timer = Timer(clock, fire)
-    timer.start([(1, NOW + timedelta(seconds=0.2)), (2, NOW + timedelta(hours=1))])
-    timer.add(3, NOW + timedelta(seconds=0.3))
+    timer.start([(1, NOW), (2, NOW + timedelta(hours=1))])
+    timer.add(3, NOW + timedelta(minutes=30))
     timer.remove(3)  # cancelled: never fires
     try:
-        await asyncio.sleep(0.6)
-        assert fired == [1]
+        await fired_so_far(fired, [1])
+        assert len(timer) == 1  # 2, due in an hour, waits: the clock stands still
 
         clock.advance(timedelta(hours=1))
         timer.clock_moved()
-        await asyncio.sleep(0.3)
-        assert fired == [1, 2]
+        # Had 3 not been removed, it would have fired before 2, which fell due after it.
+        await fired_so_far(fired, [1, 2])
         assert len(timer) == 0
     finally:
         timer.shutdown()
@@ -147,16 +147,31 @@ async def test_the_timer_fires_by_the_bots_clock_and_follows_it_when_it_moves() 
 async def test_a_reminder_whose_job_fails_does_not_stop_the_others() -> None:
     clock = FrozenClock(NOW)
     fired: list[int] = []
+    tried: list[int] = []
 
     async def fire(reminder_ids: list[int]) -> None:
+        tried.extend(reminder_ids)
         if 1 in reminder_ids:
             raise RuntimeError("Synapse said no")
         fired.extend(reminder_ids)
 
     timer = Timer(clock, fire)
-    timer.start([(1, NOW), (2, NOW + timedelta(seconds=0.1))])
+    timer.start([(1, NOW), (2, NOW + timedelta(minutes=1))])
     try:
-        await asyncio.sleep(0.4)
-        assert fired == [2]
+        await fired_so_far(tried, [1])
+        clock.advance(timedelta(minutes=1))
+        timer.clock_moved()
+        await fired_so_far(fired, [2])
     finally:
         timer.shutdown()
+
+
+async def fired_so_far(fired: list[int], expected: list[int]) -> None:
+    """Wait (to a deadline, never a fixed time) until ``fired`` has grown to ``expected``;
+    then it must be exactly that: nothing else, nothing twice."""
+
+    async def grown() -> bool:
+        return len(fired) >= len(expected)
+
+    await eventually(grown, timeout=10, what=f"reminders {expected} to fire")
+    assert fired == expected

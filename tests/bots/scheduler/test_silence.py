@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bots.scheduler.reminders import timer_of
 from connec.clock import FrozenClock
@@ -39,6 +39,7 @@ async def match_row(db, match_id: int) -> Match:
 async def test_quiet_for_two_weeks_nudges_both_and_four_weeks_tells_a_coordinator(
     scheduler, visit_pair, coordinator, db
 ) -> None:
+    touched_before = await touched_by_care(db)
     clock = FrozenClock(START)
     bot = await scheduler(clock=clock)
     pair = await visit_pair("edith", "kasper", introduced_at=START - timedelta(hours=1))
@@ -78,6 +79,8 @@ async def test_quiet_for_two_weeks_nudges_both_and_four_weeks_tells_a_coordinato
     async with db.session() as session:
         concern = await session.scalar(select(Concern).where(Concern.match_id == pair.match_id))
     assert concern is not None and concern.source == "silence"
+    # Four weeks on, the care job met no other story's pair: this one alone was nudged.
+    assert await touched_by_care(db) - touched_before == {pair.match_id}
     # Only one nudge, however often the care job looks.
     assert await edith.count(pair.room_id, "Det er et stykke tid siden", once=bot) == 1
 
@@ -108,3 +111,14 @@ async def test_a_pair_with_a_visit_ahead_is_left_in_peace(scheduler, visit_pair,
 
 async def marked(db: Database, match_id: int, column: str, when: datetime) -> bool:
     return getattr(await match_row(db, match_id), column) == when
+
+
+async def touched_by_care(db: Database) -> set[int]:
+    """Matches the care job has nudged or raised with a coordinator."""
+    async with db.session() as session:
+        found = await session.scalars(
+            select(Match.id).where(
+                or_(Match.nudged_at.is_not(None), Match.escalated_at.is_not(None))
+            )
+        )
+        return set(found)
