@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 from sqlalchemy import select
 
+from connec.erasure import erase_in_synapse, erase_rows
 from connec.models import Person
 from connec.synapse_admin import SynapseError, SynapseUnavailable
 from portal import keys, sessions
@@ -26,7 +27,7 @@ from portal.csrf import csrf_token
 from portal.forms import one, posted_values
 from portal.i18n import N_
 from portal.permissions import may_erase_self
-from portal.records import PORTAL_ACTOR, erase_person, export_person, record
+from portal.records import PORTAL_ACTOR, export_person, record
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,14 @@ async def erase(request: web.Request) -> web.StreamResponse:
     if person is None or not may_erase_self(person.role):
         raise web.HTTPForbidden()
     try:
-        await request.app[keys.SYNAPSE].deactivate(person.matrix_id, erase=True)
+        # In Synapse first (media, the bots' words about them, direct rooms, the
+        # account), while connec's rows still say where to look.
+        await erase_in_synapse(
+            request.app[keys.SETTINGS],
+            request.app[keys.SYNAPSE],
+            request.app[keys.DATABASE],
+            person.matrix_id,
+        )
     except SynapseUnavailable:
         return await _page(request, problem="unavailable", status=503)
     except SynapseError as error:
@@ -111,7 +119,7 @@ async def erase(request: web.Request) -> web.StreamResponse:
         fresh = await session.get(Person, person.id)
         if fresh is not None:
             role = fresh.role
-            reference = await erase_person(session, fresh)
+            reference = await erase_rows(session, fresh)
             record(
                 session,
                 actor=PORTAL_ACTOR,

@@ -1,17 +1,16 @@
-"""What connec holds about one person: the audit trail, the export, and erasure.
+"""What connec holds about one person: the audit trail and the export.
 
 Everything hangs on a ``Person`` row, or on their Matrix ID where a table keeps the ID
-instead (dialogues, direct rooms, the audit log). Export and erasure walk the same
-list, so what a person can download is what erasure removes.
+instead (dialogues, direct rooms, the audit log). Erasure (``connec/erasure.py``)
+removes what the export shows, and more: what others wrote about the person.
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connec.models import (
@@ -25,7 +24,6 @@ from connec.models import (
     Match,
     Person,
     Proposal,
-    Reminder,
     WellbeingAnswer,
 )
 
@@ -144,43 +142,3 @@ async def export_person(session: AsyncSession, person: Person) -> dict[str, Any]
         "direct_rooms": [_row(r) for r in rooms],
         "history": [_row(a) for a in audit],
     }
-
-
-async def erase_person(session: AsyncSession, person: Person) -> str:
-    """Delete ``person`` and everything that hangs on them; answers the erasure's reference.
-
-    What two people shared (proposals, matches, their visits and reminders) goes too:
-    it cannot exist with one of them missing. Concerns this person raised, or about a
-    match of theirs, go as well, since their text may name them. Audit lines stay,
-    with the person's Matrix ID replaced by a random reference that leads nowhere.
-    """
-    reference = "erased-" + secrets.token_hex(6)
-    match_ids = await _match_ids(session, person.id)
-    booking_ids = list(
-        await session.scalars(select(Booking.id).where(Booking.match_id.in_(match_ids)))
-    )
-    for statement in (
-        delete(Reminder).where(
-            or_(Reminder.booking_id.in_(booking_ids), Reminder.person_id == person.id)
-        ),
-        delete(CheckIn).where(
-            or_(CheckIn.booking_id.in_(booking_ids), CheckIn.person_id == person.id)
-        ),
-        delete(Booking).where(Booking.id.in_(booking_ids)),
-        delete(Concern).where(
-            or_(Concern.reporter_id == person.id, Concern.match_id.in_(match_ids))
-        ),
-        delete(Match).where(Match.id.in_(match_ids)),
-        delete(Proposal).where(or_(Proposal.a_id == person.id, Proposal.b_id == person.id)),
-        delete(WellbeingAnswer).where(WellbeingAnswer.person_id == person.id),
-        delete(Dialogue).where(Dialogue.matrix_id == person.matrix_id),
-        delete(DirectRoom).where(DirectRoom.matrix_id == person.matrix_id),
-        update(AuditEntry)
-        .where(AuditEntry.subject == person.matrix_id)
-        .values(subject=reference, details={}),
-        update(AuditEntry).where(AuditEntry.actor == person.matrix_id).values(actor=reference),
-        update(AuditEntry).where(AuditEntry.person_id == person.id).values(person_id=None),
-    ):
-        await session.execute(statement.execution_options(synchronize_session=False))
-    await session.delete(person)
-    return reference

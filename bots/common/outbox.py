@@ -126,6 +126,37 @@ class Outbox:
         sent = await self.deliver_room(room_id)
         return sent.get(txn)
 
+    async def record_sent(
+        self, room_id: str, txn: str, event_id: str, subjects: Iterable[str]
+    ) -> None:
+        """A reply sent straight away that names people: kept as sent (without its
+        words), so erasure finds it."""
+        try:
+            async with self.runtime.db.session() as session:
+                known = await session.scalar(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.bot == self.bot, OutboxMessage.txn == txn
+                    )
+                )
+                if known is None:
+                    now = self.runtime.clock.now()
+                    session.add(
+                        OutboxMessage(
+                            bot=self.bot,
+                            room_id=room_id,
+                            txn=txn,
+                            readers=None,
+                            subjects=sorted(set(subjects)),
+                            content={},
+                            state=SENT,
+                            created_at=now,
+                            sent_at=now,
+                            event_id=event_id,
+                        )
+                    )
+        except IntegrityError:
+            pass  # recorded at the same moment by a resend
+
     async def cancel(self, refs: Iterable[str]) -> int:
         """Messages still waiting that are no use any more (a lapsed proposal)."""
         refs = list(refs)
@@ -215,7 +246,9 @@ class Outbox:
                     continue
                 if not await self.readable(room_id, row.readers):
                     break
-                event_id = await self.runtime.send_content(room_id, row.content, txn=row.txn)
+                event_id = await self.runtime.send_content(
+                    room_id, row.content, txn=row.txn, recorded=True
+                )
                 if event_id is None:
                     break  # Synapse said no: the worker tries again
                 await self._settle(row, SENT, event_id)
@@ -231,6 +264,9 @@ class Outbox:
             if stored is None or stored.state != WAITING:
                 return
             stored.state, stored.event_id = state, event_id
+            # Sent or given up, its words are not kept: the room has them, for the
+            # people in it. Whom it named is kept, for erasure.
+            stored.content = {}
             if event_id is not None:
                 stored.sent_at = self.runtime.clock.now()
                 kind = (row.ref or "").split(":", 1)[0]

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import nio
-from sqlalchemy import delete, select
+from sqlalchemy import String, cast, delete, select
 
 from bots.common import metrics
 from bots.common.commands import CommandTable, Invocation, Permission, Where
@@ -36,6 +37,7 @@ from connec.models import (
     DeploymentFact,
     DirectRoom,
     HandledEvent,
+    OutboxMessage,
     Person,
     SeenDevice,
 )
@@ -263,6 +265,16 @@ class BotRuntime:
                 delete(HandledEvent).where(
                     HandledEvent.bot == self.bot.name,
                     HandledEvent.handled_at < self.clock.now() - HANDLED_KEPT,
+                )
+            )
+            # A message sent long ago that named nobody need not be remembered; one that
+            # named someone is kept (without its words) until they are erased.
+            await session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.bot == self.bot.name,
+                    OutboxMessage.state != "waiting",
+                    OutboxMessage.created_at < self.clock.now() - HANDLED_KEPT,
+                    cast(OutboxMessage.subjects, String) == "[]",
                 )
             )
 
@@ -912,8 +924,16 @@ class BotRuntime:
             "m.mentions": {"user_ids": mentions or []},
         }
 
-    async def send_content(self, room_id: str, content: dict[str, Any], *, txn: str) -> str | None:
-        """The one way a message reaches Synapse, with a deterministic txn ID."""
+    async def send_content(
+        self, room_id: str, content: dict[str, Any], *, txn: str, recorded: bool = False
+    ) -> str | None:
+        """The one way a message reaches Synapse, with a deterministic txn ID.
+
+        A message that names people (their Matrix IDs, as coordinators' lists and
+        mention pills do) is kept in the outbox as sent, without its words, so erasure
+        can find every word a bot said about a person; ``recorded``: it is already
+        there (it came from the outbox).
+        """
         assert self.client is not None
         # Know every member's devices (also the invited) before encrypting for them.
         with contextlib.suppress(nio.LocalProtocolError):
@@ -923,11 +943,24 @@ class BotRuntime:
         )
         if isinstance(response, nio.RoomSendResponse):
             metrics.SENT.labels(self.bot.name).inc()
+            named = named_in(content) - self.bot_ids
+            if named and not recorded:
+                await self.outbox.record_sent(room_id, txn, response.event_id, named)
             return response.event_id
         log.warning(
             "send failed", extra={"bot": self.bot.name, "room_id": room_id, "error": str(response)}
         )
         return None
+
+
+MATRIX_ID = re.compile(r"@[A-Za-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::\d+)?")
+
+
+def named_in(content: dict[str, Any]) -> set[str]:
+    """The Matrix IDs a message names, in its words or its mentions."""
+    text = f"{content.get('body', '')} {content.get('formatted_body', '')}"
+    mentioned = content.get("m.mentions", {}).get("user_ids", [])
+    return set(MATRIX_ID.findall(text)) | set(mentioned)
 
 
 def _kind(event: nio.Event) -> str | None:

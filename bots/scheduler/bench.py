@@ -96,6 +96,12 @@ class BenchRuntime:
     async def send(self, room_id: str, template: str, lang: str | None, **kw: Any) -> str:
         return await self._recorder.send(room_id, template, lang, **kw)
 
+    async def post(self, room_id: str, template: str, lang: str | None, **kw: Any) -> str:
+        """What the bot starts on its own goes through the outbox; here everyone can read."""
+        for outbox_only in ("readers", "subjects", "ref", "expires_at"):
+            kw.pop(outbox_only, None)
+        return await self._recorder.send(room_id, template, lang, **kw)
+
     async def language_of(self, user_id: str) -> str:
         return "da"
 

@@ -216,15 +216,6 @@ async def test_erasure_closes_the_account_and_deletes_everything_but_an_anonymou
     assert (await sign_in(portal_on_synapse, karen)).status == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "issue 11: erasure leaves a concern someone else raised about her without a "
-        "match (concerns.text) and her Matrix ID in a coordinator's waiting command "
-        "(pending_actions.params)"
-    ),
-)
 async def test_erasure_also_reaches_what_others_wrote_about_her(
     portal_on_synapse: TestClient, database: Database, member
 ) -> None:

@@ -11,7 +11,6 @@ Rust crypto, ``tests.element``), so they do not rest on nio agreeing with itself
 from __future__ import annotations
 
 import asyncio
-import csv
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +23,7 @@ from sqlalchemy import select
 
 from bots.matchmaker.matching import run_round
 from connec.db import Database
+from connec.first_passwords import FirstPasswords
 from connec.models import DirectRoom, Match, OutboxMessage, Person, Proposal
 from tests.bots.conftest import RunningBot
 from tests.bots.matchmaker.conftest import Inbox, join_invited_room
@@ -63,8 +63,7 @@ async def import_people(
     )
     output, _ = await process.communicate()
     assert process.returncode == 0, output.decode()
-    with (synapse.settings.paths.root / "first-passwords.csv").open(encoding="utf-8") as file:
-        return {row["matrix_id"]: row["first_password"] for row in csv.DictReader(file)}
+    return FirstPasswords(synapse.settings.paths.first_passwords).read()
 
 
 async def first_sign_in(
