@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -19,16 +20,21 @@ from typing import Any
 
 import nio
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bots.matchmaker.bot import Matchmaker
 from bots.matchmaker.matching import run_round
 from connec.db import Database
 from connec.first_passwords import FirstPasswords
 from connec.models import DirectRoom, Match, OutboxMessage, Person, Proposal
+from portal.app import make_app
 from tests.bots.conftest import RunningBot
 from tests.bots.matchmaker.conftest import Inbox, join_invited_room
 from tests.element import ElementPerson, require_element_client
 from tests.harness import SynapseHarness, eventually, reader_of, sign_in
+from tests.portal.helpers import add_member, citizen_form, signed_in, token_for
+from tests.portal.helpers import form as form_pairs
 
 pytestmark = pytest.mark.synapse
 
@@ -313,3 +319,68 @@ async def test_an_ice_breaker_waits_until_both_people_have_signed_in(
     jens_view = await join_invited_room(jens, ready.room_id)
     for view in (jens_view, ruth_view):
         await view.message(bot.user_id, "Velkommen, Ruth og Jens")
+
+
+async def test_a_citizen_enrolled_on_the_portal_reads_the_welcome_when_she_signs_in_days_later(
+    synapse: SynapseHarness, start_bot, db: Database, tmp_path: Path, clients: list[Any]
+) -> None:
+    """A frontline worker enrols Birthe with her; the matchmaker greets her at once; she
+    signs in later with the letter's password and reads the welcome."""
+    frida = await add_member(synapse, db, "frida", "frontline", "Aarhus")
+    bot = await start_bot(Matchmaker())
+    portal = TestClient(TestServer(make_app(synapse.settings)))
+    await portal.start_server()
+    try:
+        await signed_in(portal, frida)
+        token = await token_for(portal, "/borgere/ny")
+        form = citizen_form(name=f"Birthe Holm {os.urandom(2).hex()}")
+        response = await portal.post(
+            "/borgere/ny",
+            data=[*form_pairs(form), ("csrf_token", token)],
+            allow_redirects=False,
+        )
+        assert response.status == 303, await response.text()
+        letter = await (await portal.get(response.headers["Location"])).text()
+    finally:
+        await portal.close()
+    password = re.search(r'data-testid="first-password">([^<]+)<', letter)
+    assert password is not None
+    async with db.session() as session:
+        birthe = await session.scalar(select(Person).where(Person.display_name == form["name"]))
+    assert birthe is not None
+    await written_but_unread(db, birthe.matrix_id, 1)
+
+    client = await first_sign_in(synapse, birthe.matrix_id, password.group(1), tmp_path / "b")
+    clients.append(client)
+    inbox = await join_invited_room(client)
+    await inbox.message(bot.user_id, "velkommen til connec")
+
+
+async def test_a_volunteer_approved_before_signing_in_reads_the_welcome_on_element(
+    synapse: SynapseHarness,
+    start_bot,
+    coordinators_room: Inbox,
+    enrol,
+    clients: list[Any],
+) -> None:
+    """A coordinator approves Yusuf, who signed up but has never signed in; the welcome
+    waits for him and reads on Element's own crypto."""
+    require_element_client()
+    account = await synapse.register("yusuf", displayname="Yusuf")
+    yusuf = await enrol(
+        "yusuf", "volunteer", "Yusuf Kaya", matrix_id=account.user_id, approval="pending"
+    )
+    bot = await start_bot(Matchmaker())
+    await coordinators_room.say(f"!godkend {yusuf.matrix_id}")
+    question = await coordinators_room.message(bot.user_id, "Jeg vil:", "Yusuf Kaya")
+    await coordinators_room.react(question.event_id, "✅")
+    await coordinators_room.message(bot.user_id, "Yusuf Kaya", "er godkendt")
+    db = bot.runtime.db
+    await written_but_unread(db, yusuf.matrix_id, 1)
+
+    element = await ElementPerson.sign_in(synapse.url, account.user_id, account.password)
+    clients.append(element)
+    room = await element.invitation(sender=bot.user_id)
+    await element.command("join", room=room)
+    await element.message(room, bot.user_id, "velkommen til connec")
+    element.check()
