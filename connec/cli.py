@@ -345,6 +345,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bots.scheduler.bench import main as bench
     elif args.part == "reading":
         from bots.scheduler.bench_reading import main as bench
+    elif args.part == "first-contact":
+        from bots.matchmaker.bench_first_contact import main as bench
     else:
         from portal.bench import main as bench
     console.print(
@@ -411,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
-    bench.add_argument("part", choices=["scheduler", "portal", "reading"])
+    bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact"])
     bench.set_defaults(run=cmd_bench)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")

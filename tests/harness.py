@@ -14,107 +14,16 @@ from typing import Any, TypeVar
 
 import nio
 
-from connec.provision import prepare_files, provision_accounts
-from connec.secrets import Secrets
-from connec.settings import Settings, load_settings
-from connec.synapse_admin import SynapseAdmin
-from connec.synapse_process import SynapseRunner, free_port
+from connec import throwaway
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Account:
-    user_id: str
-    password: str
-    access_token: str
-    device_id: str
+Account = throwaway.Account
 
 
-class SynapseHarness:
-    """One real Synapse for the whole session, initialised exactly as `connec init` does."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.settings: Settings = load_settings(
-            data_dir,
-            synapse={
-                "port": free_port(),
-                "metrics_port": free_port(),
-                "server_name": "connec.test",
-            },
-            portal={"port": free_port()},
-            matchmaker={
-                "localpart": "matchmaker",
-                "display_name": "connec",
-                "metrics_port": free_port(),
-            },
-            scheduler={
-                "localpart": "scheduler",
-                "display_name": "connec kalender",
-                "metrics_port": free_port(),
-            },
-        )
-        self.runner = SynapseRunner(self.settings)
-        self.secrets: Secrets
-        self.facts: dict[str, str] = {}
-        self._admin: SynapseAdmin | None = None
-        self._counter = 0
-
-    @property
-    def url(self) -> str:
-        return self.settings.synapse.url
-
-    @property
-    def server_name(self) -> str:
-        return self.settings.synapse.server_name
-
-    async def start(self) -> None:
-        self.secrets = await asyncio.to_thread(prepare_files, self.settings)
-        await asyncio.to_thread(self.runner.start)
-        self.facts = await provision_accounts(self.settings, self.secrets)
-        # Provisioning stored the admin token; read the secrets again.
-        from connec.secrets import load_secrets
-
-        self.secrets = load_secrets(self.settings.paths.secrets)
-
-    async def stop(self) -> None:
-        if self._admin is not None:
-            await self._admin.close()
-        await asyncio.to_thread(self.runner.stop)
-
-    def restart(self) -> None:
-        """Stop and start Synapse on the same port (for resilience tests)."""
-        self.runner.stop()
-        self.runner = SynapseRunner(self.settings)
-        self.runner.start()
-
-    @property
-    def admin(self) -> SynapseAdmin:
-        if self._admin is None:
-            self._admin = SynapseAdmin(
-                self.url,
-                shared_secret=self.secrets.registration_shared_secret,
-                admin_token=self.secrets.admin_access_token,
-            )
-        return self._admin
-
-    async def register(
-        self,
-        localpart: str | None = None,
-        *,
-        password: str | None = None,
-        displayname: str | None = None,
-        user_type: str | None = None,
-    ) -> Account:
-        """A fresh account, exempt from rate limits so tests are not throttled."""
-        self._counter += 1
-        localpart = f"{localpart or 'person'}-{self._counter}-{secrets.token_hex(2)}"
-        password = password or secrets.token_urlsafe(12)
-        made = await self.admin.register(
-            localpart, password, displayname=displayname, user_type=user_type
-        )
-        await self.admin.exempt_from_rate_limits(made["user_id"])
-        return Account(made["user_id"], password, made["access_token"], made["device_id"])
+class SynapseHarness(throwaway.ThrowawaySynapse):
+    """One real Synapse for the whole test session."""
 
 
 async def new_person_client(
