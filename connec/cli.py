@@ -341,6 +341,13 @@ def reference_ms() -> float:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    console.print(
+        f"machine: {os.cpu_count()} cores; reference {reference_ms():.1f} ms (lower is faster)"
+    )
+    if args.part == "scheduler" and args.real:
+        from bots.scheduler.bench_real import main as real
+
+        return real(_settings(args), console, args.real, args.crash)
     if args.part == "scheduler":
         from bots.scheduler.bench import main as bench
     elif args.part == "reading":
@@ -349,9 +356,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bots.matchmaker.bench_first_contact import main as bench
     else:
         from portal.bench import main as bench
-    console.print(
-        f"machine: {os.cpu_count()} cores; reference {reference_ms():.1f} ms (lower is faster)"
-    )
     return int(bench(_settings(args), console) or 0)
 
 
@@ -414,6 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact"])
+    bench.add_argument(
+        "--real",
+        type=int,
+        metavar="N",
+        help="scheduler: N visits due at one minute, through a throw-away Synapse",
+    )
+    bench.add_argument(
+        "--crash", action="store_true", help="with --real: the scheduler crashes mid-burst"
+    )
     bench.set_defaults(run=cmd_bench)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")

@@ -325,6 +325,33 @@ class Outbox:
         client.olm.add_changed_users(due)
         await self.runtime.query_keys()
 
+    async def look_up(self, users: Iterable[str]) -> None:
+        """Look up many people's devices in one request, before a burst of messages to
+        them (each room's check then finds them fresh)."""
+        await self._look_up(set(users))
+
+    async def prepare(self, room_ids: Iterable[str]) -> None:
+        """Share each room's key with its members' current devices ahead of a message
+        due there soon, so the send itself is only encrypt-and-post."""
+        client = self.runtime.client
+        assert client is not None and client.olm is not None
+        rooms = [client.rooms[r] for r in room_ids if r in client.rooms]
+        await self._look_up({u for room in rooms for u in room.users} - self.runtime.bot_ids)
+        gate = asyncio.Semaphore(PARALLEL_ROOMS)
+
+        async def one(room_id: str) -> None:
+            async with gate:
+                if room_id in client.sharing_session:
+                    return
+                if not client.olm.should_share_group_session(room_id):
+                    return
+                try:
+                    await client.share_group_session(room_id, ignore_unverified_devices=True)
+                except Exception:
+                    log.warning("key not shared ahead", extra={"bot": self.bot, "room_id": room_id})
+
+        await asyncio.gather(*(one(room.room_id) for room in rooms if room.encrypted))
+
     def forget_lookups(self, users: Iterable[str]) -> None:
         """These people's devices changed: look them up at the next chance."""
         for user in users:

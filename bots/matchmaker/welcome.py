@@ -3,6 +3,7 @@ by a coordinator, or imported. They get a direct room and a welcome, once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -13,6 +14,7 @@ from connec.models import DirectRoom, Person
 from connec.people import MATCHABLE_ROLES
 
 WORKER = "welcome"
+PARALLEL_WELCOMES = 8
 log = logging.getLogger(__name__)
 
 
@@ -33,15 +35,19 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
                 )
             )
         ).all()
-    for person in people:
+    # After a large import, rooms are opened side by side.
+    gate = asyncio.Semaphore(PARALLEL_WELCOMES)
+
+    async def one(matrix_id: str) -> None:
         # Opening the room says welcome (see Matchmaker.on_direct_room_opened). One
         # person who cannot be reached (no account yet) holds up nobody else.
-        try:
-            await runtime.ensure_direct_room(person.matrix_id)
-        except Exception:
-            log.warning(
-                "could not welcome", extra={"bot": "matchmaker", "user_id": person.matrix_id}
-            )
+        async with gate:
+            try:
+                await runtime.ensure_direct_room(matrix_id)
+            except Exception:
+                log.warning("could not welcome", extra={"bot": "matchmaker", "user_id": matrix_id})
+
+    await asyncio.gather(*(one(person.matrix_id) for person in people))
 
 
 async def say_welcome(runtime: BotRuntime, room_id: str, matrix_id: str) -> None:

@@ -89,6 +89,12 @@ class Scheduler(Bot):
         """Rebuild the timer from the tables, then catch up in the background."""
         self.timer = Timer(runtime.clock, partial(reminders.fire, runtime))
         self.timer.every("care", CARE_EVERY, partial(self.care, runtime), first=CARE_FIRST)
+        self.timer.every(
+            "prepare",
+            reminders.PREPARE_EVERY,
+            partial(reminders.prepare_upcoming, runtime),
+            first=reminders.PREPARE_EVERY,
+        )
         overdue = await reminders.start_timer(runtime, self.timer)
         # Catching up may ask check-ins in direct rooms, which needs the sync loop
         # running, so it must not hold up the start.

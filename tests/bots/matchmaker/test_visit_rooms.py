@@ -222,7 +222,7 @@ async def test_one_says_no_and_no_room_appears(
     assert all({p.a_id, p.b_id} != {ole.id, per.id} for p in again.proposals)
 
 
-async def test_killed_between_room_creation_and_invites_the_same_room_gets_them(
+async def test_killed_right_after_the_room_was_made_the_same_room_is_introduced(
     synapse: SynapseHarness, person, matchmaker, db: Database
 ) -> None:
     lis_client = await person("lis", "Lis")
@@ -244,13 +244,13 @@ async def test_killed_between_room_creation_and_invites_the_same_room_gets_them(
         match = Match(proposal_id=proposal.id, a_id=lis.id, b_id=bo.id, state="accepted")
         session.add(match)
 
-    # The bot gets as far as creating the room, then dies.
+    # The bot gets as far as creating the room (both invited with it), then dies.
     bot = await matchmaker()
     await bot.kill()
     async with logged_in(bot) as runtime:
         room_id = await rooms.create_room(runtime, match.id)
     async with db.session() as session:
-        assert (await session.get(Match, match.id)).state == "room_created"
+        assert (await session.get(Match, match.id)).state == "invited"
 
     restarted = await matchmaker()
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bots.scheduler.reminders import (
     BEFORE,
     CHECKIN,
+    SEND_RATE,
     Timer,
     Visit,
     next_occurrence,
@@ -175,3 +176,29 @@ async def fired_so_far(fired: list[int], expected: list[int]) -> None:
 
     await eventually(grown, timeout=10, what=f"reminders {expected} to fire")
     assert fired == expected
+
+
+async def test_a_crowded_minute_starts_early_enough_to_end_on_time_and_goes_together() -> None:
+    """Forty visits at one minute: at SEND_RATE a second they take four seconds, so the
+    timer starts on them four seconds before they fall due, all in one batch; a lone
+    reminder the next minute keeps its own time."""
+    clock = FrozenClock(NOW)
+    fired: list[list[int]] = []
+
+    async def fire(reminder_ids: list[int]) -> None:
+        fired.append(sorted(reminder_ids))
+
+    due = NOW + timedelta(minutes=5)
+    timer = Timer(clock, fire)
+    timer.start([(i, due) for i in range(1, 41)])
+    timer.add(99, due + timedelta(minutes=1))
+    ahead = timedelta(seconds=39 / SEND_RATE)
+    try:
+        assert timer.starts_at(40) == due - ahead
+        assert timer.starts_at(99) == due + timedelta(minutes=1)
+        clock.set(due - ahead)
+        timer.clock_moved()
+        await fired_so_far(fired, [list(range(1, 41))])
+        assert len(timer) == 1  # the next minute's reminder waits for its own time
+    finally:
+        timer.shutdown()
