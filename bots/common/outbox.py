@@ -97,31 +97,22 @@ class Outbox:
         sent exactly once when a reader's device appears. Posting the same ``txn``
         again changes nothing.
         """
-        async with self.runtime.db.session() as session:
-            known = await session.scalar(
-                select(OutboxMessage).where(OutboxMessage.bot == self.bot, OutboxMessage.txn == txn)
+        known = await self._keep(
+            OutboxMessage(
+                bot=self.bot,
+                room_id=room_id,
+                txn=txn,
+                readers=readers,
+                subjects=sorted(set(subjects)),
+                ref=ref,
+                content=content,
+                state=WAITING,
+                created_at=self.runtime.clock.now(),
+                expires_at=expires_at,
             )
-            if known is not None and known.state != WAITING:
-                return known.event_id
-        if known is None:
-            try:
-                async with self.runtime.db.session() as session:
-                    session.add(
-                        OutboxMessage(
-                            bot=self.bot,
-                            room_id=room_id,
-                            txn=txn,
-                            readers=readers,
-                            subjects=sorted(set(subjects)),
-                            ref=ref,
-                            content=content,
-                            state=WAITING,
-                            created_at=self.runtime.clock.now(),
-                            expires_at=expires_at,
-                        )
-                    )
-            except IntegrityError:
-                pass  # posted at the same moment by another task: one row
+        )
+        if known is not None and known.state != WAITING:
+            return known.event_id
         self.waiting = True
         sent = await self.deliver_room(room_id)
         return sent.get(txn)
@@ -131,31 +122,39 @@ class Outbox:
     ) -> None:
         """A reply sent straight away that names people: kept as sent (without its
         words), so erasure finds it."""
+        now = self.runtime.clock.now()
+        await self._keep(
+            OutboxMessage(
+                bot=self.bot,
+                room_id=room_id,
+                txn=txn,
+                readers=None,
+                subjects=sorted(set(subjects)),
+                content={},
+                state=SENT,
+                created_at=now,
+                sent_at=now,
+                event_id=event_id,
+            )
+        )
+
+    async def _keep(self, row: OutboxMessage) -> OutboxMessage | None:
+        """Store ``row`` unless a row with its transaction ID is there; answers that one.
+
+        The same message posted twice (a retry, a restart, two tasks at once) is one row.
+        """
         try:
             async with self.runtime.db.session() as session:
                 known = await session.scalar(
-                    select(OutboxMessage.id).where(
-                        OutboxMessage.bot == self.bot, OutboxMessage.txn == txn
+                    select(OutboxMessage).where(
+                        OutboxMessage.bot == self.bot, OutboxMessage.txn == row.txn
                     )
                 )
                 if known is None:
-                    now = self.runtime.clock.now()
-                    session.add(
-                        OutboxMessage(
-                            bot=self.bot,
-                            room_id=room_id,
-                            txn=txn,
-                            readers=None,
-                            subjects=sorted(set(subjects)),
-                            content={},
-                            state=SENT,
-                            created_at=now,
-                            sent_at=now,
-                            event_id=event_id,
-                        )
-                    )
+                    session.add(row)
+                return known
         except IntegrityError:
-            pass  # recorded at the same moment by a resend
+            return None  # stored at the same moment by another task
 
     async def cancel(self, refs: Iterable[str]) -> int:
         """Messages still waiting that are no use any more (a lapsed proposal)."""
