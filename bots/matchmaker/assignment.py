@@ -32,7 +32,7 @@ import networkx as nx
 import numpy as np
 
 from bots.matchmaker import engine
-from bots.matchmaker.encoded import SCALE, encode
+from bots.matchmaker.encoded import SCALE, EncodedPeople, encode
 from bots.matchmaker.scoring import InterestWeights, Profile, Score, interest_weights, score
 
 # Up to this many possible pairs a round is solved until proven optimal; beyond,
@@ -135,6 +135,9 @@ class RoundPlan:
     volunteers: engine.Solution = field(default_factory=engine.Solution)
     peers: engine.Solution = field(default_factory=engine.Solution)
     seconds: float = 0.0
+    # Who was free this round, coded, and their roles: for placing people one by one.
+    coded: EncodedPeople | None = None
+    roles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="<U9"))
 
     @property
     def total(self) -> float:
@@ -211,7 +214,7 @@ def plan_round(
             return tolerance
         return 0.0 if possible <= EXACT_PAIRS else default
 
-    plan = RoundPlan()
+    plan = RoundPlan(coded=coded, roles=np.array([p.role for p in available], dtype="<U9"))
     plan.volunteers = engine.match_bipartite(
         coded,
         citizens,

@@ -32,7 +32,7 @@ F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EncodedPeople:
     """Everyone of a round, one row per person in ``person_ids`` order.
 
@@ -64,6 +64,7 @@ class EncodedPeople:
     age_max: I32
     near_me: BOOL
     today_year: int
+    codebook: Codebook
 
     @property
     def size(self) -> int:
@@ -131,20 +132,63 @@ class _Codes:
             return NO_ID
         return self.codes.setdefault(text, len(self.codes))
 
+    def copy(self) -> _Codes:
+        twin = _Codes()
+        twin.codes = dict(self.codes)
+        return twin
+
+
+@dataclass
+class Codebook:
+    """The codes one encoding used, so that one more person can be coded alike later."""
+
+    keys: _Codes
+    groups: _Codes
+    stems: _Codes
+    languages: _Codes
+    municipalities: _Codes
+    areas: _Codes
+    genders: _Codes
+
+    @classmethod
+    def new(cls) -> Codebook:
+        return cls(
+            keys=_Codes(sorted(taxonomy().interests)),
+            groups=_Codes(sorted(taxonomy().groups)),
+            stems=_Codes(),
+            languages=_Codes(["da"]),
+            municipalities=_Codes(),
+            areas=_Codes(),
+            genders=_Codes(),
+        )
+
+    def copy(self) -> Codebook:
+        return Codebook(**{name: codes.copy() for name, codes in vars(self).items()})
+
 
 def encode(
-    profiles: Sequence[Profile], *, weights: InterestWeights, today_year: int
+    profiles: Sequence[Profile],
+    *,
+    weights: InterestWeights,
+    today_year: int,
+    like: EncodedPeople | None = None,
 ) -> EncodedPeople:
-    """The arrays for ``profiles`` (kept in the given order), with ``weights``."""
+    """The arrays for ``profiles`` (kept in the given order), with ``weights``.
+
+    With ``like``, coded with the same codes as that encoding (extended where
+    someone brings something new), so the two can be scored against each other.
+    """
     n = len(profiles)
-    key_codes = _Codes(sorted(taxonomy().interests))
-    group_codes = _Codes(sorted(taxonomy().groups))
+    book = like.codebook.copy() if like is not None else Codebook.new()
+    key_codes, group_codes, stem_codes = book.keys, book.groups, book.stems
     for profile in profiles:
         for key in sorted(profile.interests.keys):
             key_codes.of(key)
     if len(group_codes.codes) > 64:
         raise ValueError("more than 64 interest groups do not fit one bitset word")
     words = max(1, (len(key_codes.codes) + 63) // 64)
+    if like is not None:
+        words = like.keys.shape[1]  # a key beyond them is one nobody coded before shares
     key_weight = np.array([weights.interest(key) for key in key_codes.codes], dtype=np.float64)
     key_group = np.zeros(len(key_codes.codes), dtype=np.uint64)
     for key, code in key_codes.codes.items():
@@ -152,11 +196,8 @@ def encode(
         if found is not None:
             key_group[code] = np.uint64(1) << np.uint64(group_codes.of(found.group))
 
-    stem_codes = _Codes()
-    language_codes = _Codes(["da"])
-    municipality_codes = _Codes()
-    area_codes = _Codes()
-    gender_codes = _Codes()
+    language_codes, municipality_codes = book.languages, book.municipalities
+    area_codes, gender_codes = book.areas, book.genders
     slot_bit = {slot: 1 << index for index, slot in enumerate(SLOTS)}
     mode_bit = {mode: 1 << index for index, mode in enumerate(CONTACT_MODES)}
 
@@ -174,7 +215,8 @@ def encode(
     for row, profile in enumerate(profiles):
         for key in profile.interests.keys:
             code = key_codes.of(key)
-            keys[row, code // 64] |= np.uint64(1) << np.uint64(code % 64)
+            if code < 64 * words:
+                keys[row, code // 64] |= np.uint64(1) << np.uint64(code % 64)
             groups[row] |= key_group[code]
         stem_lists.append(sorted(stem_codes.of(stem) for stem in profile.interests.stems))
         slots[row] = sum(slot_bit.get(slot, 0) for slot in profile.availability)
@@ -232,4 +274,5 @@ def encode(
         age_max=columns["age_max"],
         near_me=near_me,
         today_year=today_year,
+        codebook=book,
     )

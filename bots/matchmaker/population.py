@@ -117,7 +117,9 @@ class _Draw:
     def modes(self, citizen: bool) -> frozenset[str]:
         rng = self.rng
         chances = (0.85, 0.80, 0.45) if citizen else (0.97, 0.85, 0.80)
-        modes = {m for m, c in zip(("chat", "voice", "video"), chances, strict=True) if rng.random() < c}
+        modes = {
+            m for m, c in zip(("chat", "voice", "video"), chances, strict=True) if rng.random() < c
+        }
         return frozenset(modes or {"voice"})
 
     def slots(self, rhythm: str) -> frozenset[str]:
