@@ -341,6 +341,13 @@ def reference_ms() -> float:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.part == "match":
+        from bots.matchmaker.bench import main as bench_match
+
+        console.print(
+            f"machine: {os.cpu_count()} cores; reference {reference_ms():.1f} ms (lower is faster)"
+        )
+        return bench_match(console, size=args.size, compare=args.compare)
     if args.part == "scheduler":
         from bots.scheduler.bench import main as bench
     elif args.part == "reading":
@@ -413,7 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
-    bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact"])
+    bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact", "match"])
+    bench.add_argument(
+        "--size", choices=["1k", "10k", "100k"], default="10k", help="match: citizens (default 10k)"
+    )
+    bench.add_argument(
+        "--compare", action="store_true", help="match: also the anchors, in the same run"
+    )
     bench.set_defaults(run=cmd_bench)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")
