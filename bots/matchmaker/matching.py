@@ -232,8 +232,11 @@ async def run_round(
             },
         )
     if snapshot is not None and plan.coded is not None:
+        weights = round_input.weights
+        # A plain dict rather than the read-only view: the snapshot crosses processes.
+        portable = InterestWeights(population=weights.population, counts=dict(weights.counts))
         snapshot.append(
-            Snapshot(coded=plan.coded, roles=plan.roles, weights=round_input.weights, taken_at=now)
+            Snapshot(coded=plan.coded, roles=plan.roles, weights=portable, taken_at=now)
         )
     return RoundResult(
         considered=len(round_input.profiles),
