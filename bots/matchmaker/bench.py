@@ -28,6 +28,7 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bots.matchmaker.population import SIZES, population
+from bots.matchmaker.scoring import Role
 
 YEAR = 2025
 TOP = 20
@@ -84,11 +86,10 @@ def _engine(citizens: int) -> Measured:
     plan = plan_round(people, today_year=YEAR, weights=weights)
     seconds = time.perf_counter() - started
     assert plan.coded is not None
-    snapshot = Snapshot(coded=plan.coded, roles=plan.roles, weights=weights, taken_at=None)  # type: ignore[arg-type]
+    snapshot = Snapshot(plan.coded, plan.roles, weights, taken_at=datetime.now(UTC))
     placing: dict[str, float] = {}
-    for role, newcomer in zip(
-        ("citizen", "volunteer", "peer"), population(3, seed=99)[:3], strict=True
-    ):
+    roles: tuple[Role, ...] = ("citizen", "volunteer", "peer")
+    for role, newcomer in zip(roles, population(3, seed=99)[:3], strict=True):
         person = replace(newcomer, person_id=10**9, role=role)
         clock = time.perf_counter()
         best_partners(snapshot, person, today_year=YEAR)

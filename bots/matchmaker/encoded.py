@@ -221,8 +221,8 @@ def encode(
         stem_lists.append(sorted(stem_codes.of(stem) for stem in profile.interests.stems))
         slots[row] = sum(slot_bit.get(slot, 0) for slot in profile.availability)
         language_mask = 0
-        for code in sorted(profile.languages):
-            bit = language_codes.of(code)
+        for language in sorted(profile.languages):
+            bit = language_codes.of(language)
             if bit >= 64:
                 raise ValueError("more than 64 languages do not fit one bitset word")
             language_mask |= 1 << bit

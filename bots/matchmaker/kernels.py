@@ -14,7 +14,7 @@ outside their area when they want someone near.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numba
 import numpy as np
@@ -38,20 +38,23 @@ NONE = -1.0  # the value of a pair a hard rule rules out
 # Shared tuple: 0 key_weight, 1 key_group, 2 stem_weight, 3 today_year.
 
 
-@intrinsic
-def _popcount(typingctx: Any, x: Any) -> Any:
+def _popcount_intrinsic(typingctx: Any, x: Any) -> Any:
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         return builder.ctpop(args[0])
 
     return types.uint64(types.uint64), codegen
 
 
-@intrinsic
-def _lowest_bit(typingctx: Any, x: Any) -> Any:
+def _lowest_bit_intrinsic(typingctx: Any, x: Any) -> Any:
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         return builder.cttz(args[0], context.get_constant(types.boolean, True))
 
     return types.uint64(types.uint64), codegen
+
+
+# The processor's own instructions for counting bits and finding the lowest one.
+_popcount = cast(Any, intrinsic(_popcount_intrinsic))
+_lowest_bit = cast(Any, intrinsic(_lowest_bit_intrinsic))
 
 
 @numba.njit(inline="always", cache=True)
