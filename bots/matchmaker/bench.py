@@ -59,8 +59,24 @@ class Measured:
     total: float = 0.0
     matched: int = 0
     bound: float = 0.0
-    note: str = ""
+    cpu_seconds: float = 0.0  # on every core of the process; steadier on a shared machine
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _done(method: str, since: tuple[float, float], total: float, matched: int) -> Measured:
+    """A method's figures from ``since`` (wall and CPU clocks) until now."""
+    return Measured(
+        method,
+        seconds=time.perf_counter() - since[0],
+        peak_mb=_peak_mb(),
+        total=total,
+        matched=matched,
+        cpu_seconds=time.process_time() - since[1],
+    )
 
 
 def _peak_mb() -> float:
@@ -81,10 +97,10 @@ def _engine(citizens: int) -> Measured:
     plan_round(population(30, seed=1), today_year=YEAR)  # loads the compiled kernels
     warm_s = time.perf_counter() - warm
     people = population(citizens)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     weights = interest_weights(people)
     plan = plan_round(people, today_year=YEAR, weights=weights)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert plan.coded is not None
     snapshot = Snapshot(plan.coded, plan.roles, weights, taken_at=datetime.now(UTC))
     placing: dict[str, float] = {}
@@ -102,6 +118,7 @@ def _engine(citizens: int) -> Measured:
         total=volunteers.total / SCALE,
         matched=len(volunteers.pairs),
         bound=volunteers.bound / SCALE,
+        cpu_seconds=cpu,
         details={
             "warm_s": warm_s,
             "passes": volunteers.passes,
@@ -117,12 +134,13 @@ def _engine(citizens: int) -> Measured:
 
 
 def _top_graph(citizens: int) -> tuple[Any, ...]:
+    """Each citizen's 20 best volunteers by score (the anchors' graph), from the start."""
     from bots.matchmaker import engine, kernels
     from bots.matchmaker.encoded import encode
     from bots.matchmaker.scoring import interest_weights
 
     people = population(citizens)
-    started = time.perf_counter()
+    started = _clock()
     weights = interest_weights(people)
     coded = encode(people, weights=weights, today_year=YEAR)
     a_rows = np.array([i for i, p in enumerate(people) if p.role == "citizen"], dtype=np.int32)
@@ -153,9 +171,7 @@ def _greedy_top(citizens: int) -> Measured:
             taken.add(a)
             left[b] -= 1
             total += int(points[e])
-    return Measured(
-        f"greedy, top {TOP}", time.perf_counter() - started, _peak_mb(), total / SCALE, len(taken)
-    )
+    return _done(f"greedy, top {TOP}", started, total / SCALE, len(taken))
 
 
 def _ortools_top(citizens: int) -> Measured:
@@ -164,12 +180,8 @@ def _ortools_top(citizens: int) -> Measured:
 
     started, edge_a, edge_b, points, cap, n_a = _top_graph(citizens)
     taken = engine._solve_flow(edge_a, edge_b, points, cap, n_a)
-    return Measured(
-        f"OR-Tools, top {TOP}",
-        time.perf_counter() - started,
-        _peak_mb(),
-        int(points[taken].sum()) / SCALE,
-        int(taken.sum()),
+    return _done(
+        f"OR-Tools, top {TOP}", started, int(points[taken].sum()) / SCALE, int(taken.sum())
     )
 
 
@@ -178,7 +190,7 @@ def _networkx(citizens: int) -> Measured:
     from bots.matchmaker.scoring import interest_weights, score
 
     people = population(citizens)
-    started = time.perf_counter()
+    started = _clock()
     weights = interest_weights(people)
     group, volunteers = _split(people)
     scores = {}
@@ -188,10 +200,9 @@ def _networkx(citizens: int) -> Measured:
             if found is not None and found.value > 0:
                 scores[(a.person_id, b.person_id)] = found.value
     chosen = match_citizens_to_volunteers(scores, {v.person_id: v.capacity for v in volunteers})
-    return Measured(
+    return _done(
         "before: Python scoring, networkx",
-        time.perf_counter() - started,
-        _peak_mb(),
+        started,
         sum(scores[pair] for pair in chosen),
         len(chosen),
     )
@@ -205,7 +216,7 @@ def _scipy_dense(citizens: int) -> Measured:
     from bots.matchmaker.scoring import interest_weights
 
     people = population(citizens)
-    started = time.perf_counter()
+    started = _clock()
     weights = interest_weights(people)
     coded = encode(people, weights=weights, today_year=YEAR)
     a_rows = np.array([i for i, p in enumerate(people) if p.role == "citizen"], dtype=np.int32)
@@ -220,10 +231,9 @@ def _scipy_dense(citizens: int) -> Measured:
     matrix = np.maximum(values, 0.0).reshape(len(a_rows), len(places))
     rows, cols = linear_sum_assignment(matrix, maximize=True)
     chosen = matrix[rows, cols] > 0
-    return Measured(
+    return _done(
         "scipy, dense assignment",
-        time.perf_counter() - started,
-        _peak_mb(),
+        started,
         float(matrix[rows, cols][chosen].sum()),
         int(chosen.sum()),
     )
@@ -301,13 +311,14 @@ def main(console: Console, *, size: str = "10k", compare: bool = False) -> int:
             rows.append(_run_alone("scipy", citizens))
     bound = engine_figures.bound
     table = Table(
-        "method", "wall s", "peak MB", "total score", "citizens matched", "ratio to bound",
+        "method", "wall s", "CPU s", "peak MB", "total score", "citizens matched", "ratio to bound",
         title=f"connec bench match --size {size}: citizens with volunteers",
     )  # fmt: skip
     for row in rows:
         table.add_row(
             row.method,
             f"{row.seconds:.2f}",
+            f"{row.cpu_seconds:.2f}",
             f"{row.peak_mb:,.0f}",
             f"{row.total:,.1f}",
             f"{row.matched:,}",
