@@ -348,6 +348,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bots.scheduler.bench_real import main as real
 
         return real(_settings(args), console, args.real, args.crash)
+    if args.part == "match":
+        from bots.matchmaker.bench import main as bench_match
+
+        return bench_match(console, size=args.size, compare=args.compare)
     if args.part == "scheduler":
         from bots.scheduler.bench import main as bench
     elif args.part == "reading":
@@ -417,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
-    bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact"])
+    bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact", "match"])
     bench.add_argument(
         "--real",
         type=int,
@@ -426,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--crash", action="store_true", help="with --real: the scheduler crashes mid-burst"
+    )
+    bench.add_argument(
+        "--size", choices=["1k", "10k", "100k"], default="10k", help="match: citizens (default 10k)"
+    )
+    bench.add_argument(
+        "--compare", action="store_true", help="match: also the anchors, in the same run"
     )
     bench.set_defaults(run=cmd_bench)
 

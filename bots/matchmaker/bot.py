@@ -88,3 +88,6 @@ class Matchmaker(Bot):
         await commands_coordinator.on_start(runtime)
         await commands_profile.on_start(runtime)
         await welcome.on_start(runtime)
+
+    async def on_stop(self, runtime: BotRuntime) -> None:
+        await matching.on_stop(runtime)

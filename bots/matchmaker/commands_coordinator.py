@@ -613,7 +613,7 @@ async def _approve(runtime: BotRuntime, pending: PendingAction) -> Outcome:
                 ),
                 "greet approved volunteer",
             )
-        matching.request_round(runtime)
+        matching.request_round(runtime, person_ids=[person.id], tell=True)
 
     return Outcome(True, "coordinator_result.html", {"result": "approved", "person": view}, after)
 
@@ -673,7 +673,7 @@ async def _resume_person(runtime: BotRuntime, pending: PendingAction) -> Outcome
         True,
         "coordinator_result.html",
         {"result": "person_resumed", "person": view},
-        lambda: matching.request_round(runtime),
+        lambda: matching.request_round(runtime, person_ids=[person.id], tell=True),
     )
 
 
@@ -707,15 +707,17 @@ async def _run_matching(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     lang = _lang(runtime, pending)
     result = await matching.run_round_now(runtime)
     async with runtime.db.session() as session:
-        views = [await _proposal_view(session, runtime, p, lang) for p in result.proposals]
+        views = [
+            await _proposal_view(session, runtime, p, lang) for p in result.proposals[:LIST_LIMIT]
+        ]
     return Outcome(
         True,
         "coordinator_result.html",
         {
             "result": "round_done",
             "considered": result.considered,
-            "proposals": views[:LIST_LIMIT],
-            "more": max(0, len(views) - LIST_LIMIT),
+            "proposals": views,
+            "more": max(0, result.proposed - LIST_LIMIT),
             "needs_approval": result.needs_approval,
         },
     )

@@ -137,7 +137,7 @@ async def _pause_or_resume(ctx: MessageContext, state: str) -> None:
     await ctx.reply(
         "profile_resumed.html", pending=person.role == "volunteer" and person.approval != "approved"
     )
-    intake.request_matching(ctx.runtime)
+    intake.request_matching(ctx.runtime, person.id)
 
 
 @COMMANDS.command(

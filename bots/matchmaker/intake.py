@@ -172,7 +172,7 @@ async def continue_dialogue(ctx: MessageContext, text: str | None = None) -> boo
         )
     await _deliver(runtime, ctx.room.room_id, event_id, outbox)
     if completed:
-        request_matching(runtime)
+        request_matching(runtime, person.id if person is not None else None)
     return True
 
 
@@ -273,12 +273,17 @@ def _coordinator_notice(runtime: BotRuntime, person: Person) -> list[dict[str, A
     ]
 
 
-def request_matching(runtime: BotRuntime) -> None:
-    """Someone may be matched now: ask for a round soon."""
+def request_matching(runtime: BotRuntime, person_id: int | None = None) -> None:
+    """Someone may be matched now: place them at once if a round ran, and ask for a round soon.
+
+    They hear that the search goes on if nobody free fits them now.
+    """
     from bots.matchmaker import matching
 
     try:
-        matching.request_round(runtime)
+        matching.request_round(
+            runtime, person_ids=[] if person_id is None else [person_id], tell=True
+        )
     except Exception:
         log.exception("could not ask for a matching round", extra={"bot": BOT})
 

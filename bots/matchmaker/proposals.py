@@ -262,7 +262,7 @@ async def record_answer(
                 ),
                 "proposal off",
             )
-        _ask_for_round(runtime)
+        _ask_for_round(runtime, proposal.a_id, proposal.b_id)
     elif outcome == "accepted":
         await reply("proposal_accepted.html")
         if other_id:
@@ -282,10 +282,11 @@ async def record_answer(
         await reply("proposal_yes_waiting.html")
 
 
-def _ask_for_round(runtime: BotRuntime) -> None:
+def _ask_for_round(runtime: BotRuntime, *person_ids: int) -> None:
+    """The people of a proposal that ended are free again: place them, and ask for a round."""
     from bots.matchmaker import matching
 
-    matching.request_round(runtime)
+    matching.request_round(runtime, person_ids=person_ids)
 
 
 async def _tell(runtime: BotRuntime, matrix_id: str, template: str, txn: str) -> None:
@@ -465,7 +466,7 @@ async def _expire(
                 "proposal_off.html",
                 txn=txn_id("proposal-expired", str(proposal.id), side),
             )
-    _ask_for_round(runtime)
+    _ask_for_round(runtime, proposal.a_id, proposal.b_id)
 
 
 async def on_start(runtime: BotRuntime) -> None:

@@ -346,7 +346,7 @@ async def end_match(runtime: BotRuntime, match: Match, by: str, reason: str | No
             )
     from bots.matchmaker import matching
 
-    matching.request_round(runtime)
+    matching.request_round(runtime, person_ids=[p.id for p in (a, b) if p is not None])
 
 
 async def set_paused(runtime: BotRuntime, match: Match, by: str, paused: bool) -> None:

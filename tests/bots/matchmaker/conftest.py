@@ -185,9 +185,11 @@ async def own_matchmaker(
     approval)."""
     running: list[RunningBot] = []
 
-    async def start(*, approval: bool = False, clock: Clock | None = None) -> RunningBot:
+    async def start(
+        *, approval: bool = False, clock: Clock | None = None, round_after_seconds: int = 0
+    ) -> RunningBot:
         matching = synapse.settings.matching.model_copy(
-            update={"requires_approval": approval, "after_new_person_seconds": 0}
+            update={"requires_approval": approval, "after_new_person_seconds": round_after_seconds}
         )
         settings = synapse.settings.model_copy(
             update={"matching": matching, "database_url": own_db.url}

@@ -281,7 +281,11 @@ def test_a_round_from_profiles_is_valid_and_optimal(seed: int) -> None:
 
 def test_a_pair_that_said_no_before_is_never_proposed_again() -> None:
     karen = Profile(1, "citizen", interests=interests_from_keys(["jazz"]))
-    anna = Profile(2, "volunteer", interests=interests_from_keys(["jazz"]))
+    # Anna shares jazz and Monday mornings, Bo only the time: Anna first, Bo second.
+    # (With equal scores either is optimal, and the engine may pick either.)
+    anna = Profile(
+        2, "volunteer", interests=interests_from_keys(["jazz"]), availability=frozenset({"mon-am"})
+    )
     bo = Profile(
         3, "volunteer", interests=interests_from_keys(["chess"]), availability=frozenset({"mon-am"})
     )
@@ -329,7 +333,8 @@ def test_peers_only_meet_peers_and_volunteers_never_meet_volunteers() -> None:
         Profile(5, "volunteer", interests=jazz),
     ]
     pairs = assign(people, today_year=YEAR)
-    assert sorted((pair.a_id, pair.b_id) for pair in pairs) == [(1, 2), (3, 4)]
+    # Volunteers 4 and 5 are alike: either may be the citizen's, never each other's.
+    assert sorted((pair.a_id, pair.b_id) for pair in pairs) in ([(1, 2), (3, 4)], [(1, 2), (3, 5)])
 
 
 def test_pairs_below_the_minimum_score_are_not_proposed() -> None:
