@@ -40,6 +40,7 @@ test: $(STAMP) $(ELEMENT_CLIENT)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/import_cycles.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -17,6 +17,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import get_session
 from multidict import MultiDictProxy
 
+from portal.problems import problem_page
+
 log = logging.getLogger(__name__)
 
 FIELD = "csrf_token"
@@ -69,7 +71,5 @@ async def token_is_valid(request: web.Request) -> bool:
 async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Refuse any post without the session's token: a kind page, and nothing changes."""
     if request.method in _UNSAFE and not await token_is_valid(request):
-        from portal.problems import problem_page
-
         return await problem_page(request, "csrf", status=403)
     return await handler(request)

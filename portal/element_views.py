@@ -20,6 +20,7 @@ from babel.numbers import format_decimal
 
 from connec.contrast import BODY, NON_TEXT, SECONDARY, Pair, theme_pairs
 from connec.element import load_themes
+from portal.keys import LANG, SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,8 +45,6 @@ def open_to_element(handler: Handler) -> Handler:
 
 def _portal_origin(request: web.Request) -> str:
     """Where the portal answers, as the browser sees it: the configured public URL first."""
-    from portal.app import SETTINGS
-
     public_url = request.app[SETTINGS].portal.public_url
     return public_url.rstrip("/") if public_url else str(request.url.origin())
 
@@ -97,8 +96,6 @@ async def element_welcome(request: web.Request) -> dict[str, object]:
 @aiohttp_jinja2.template("element/themes.html")
 async def element_themes(request: web.Request) -> dict[str, object]:
     """Both themes' colours, and the contrast of every pair connec.contrast checks."""
-    from portal.app import LANG
-
     lang = request.get(LANG, "da")
     themes = []
     for theme in load_themes():

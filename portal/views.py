@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from connec.i18n import LANGUAGES
 from portal.auth import safe_next
 from portal.client_address import forwarded
+from portal.keys import LANG_COOKIE
 
 PAGES = Counter("connec_portal_pages_total", "Pages served by the portal.", ["page"])
 
@@ -21,8 +22,6 @@ async def landing(request: web.Request) -> dict[str, object]:
 
 async def switch_language(request: web.Request) -> web.StreamResponse:
     """Remember the chosen language and go back where the person was."""
-    from portal.keys import LANG_COOKIE
-
     lang = request.match_info["lang"]
     if lang not in LANGUAGES:
         raise web.HTTPNotFound()

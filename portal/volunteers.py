@@ -25,6 +25,7 @@ from portal import keys
 from portal.auth import notice, requires, viewer_of
 from portal.choices import profile_choices
 from portal.csrf import csrf_token
+from portal.dashboard import dashboard_page
 from portal.forms import check_reason, check_volunteer, posted_values
 from portal.i18n import N_
 from portal.permissions import in_scope, may_decide_volunteer
@@ -255,8 +256,6 @@ async def reject(request: web.Request) -> web.StreamResponse:
         else:
             person_id = person.id
     if person_id is not None:
-        from portal.dashboard import dashboard_page
-
         return await dashboard_page(
             request,
             reject_errors={person_id: checked.errors.get("reason", "")},

@@ -161,7 +161,7 @@ class BotRuntime:
         self.client: nio.AsyncClient | None = None
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._wakers: dict[str, asyncio.Event] = {}
+        self._wakers: dict[str, Callable[..., None]] = {}
         self._direct_locks: dict[str, asyncio.Lock] = {}
         self._handling = False
         self._ignore_before: datetime | None = None
@@ -863,7 +863,7 @@ class BotRuntime:
         when woken with :meth:`wake`. The tables say what is due and the worker acts on
         them, so a crash between two steps loses nothing."""
         wake = asyncio.Event()
-        self._wakers[name] = wake
+        self.on_wake(name, lambda: wake.set())
 
         async def loop() -> None:
             while True:
@@ -880,10 +880,16 @@ class BotRuntime:
 
         self.spawn(loop(), name)
 
-    def wake(self, name: str) -> None:
-        """Run a worker's step now rather than at its next tick (no-op if not running)."""
+    def on_wake(self, name: str, handler: Callable[..., None]) -> None:
+        """What waking the job ``name`` does: jobs wake each other by name through the
+        runtime, so no job imports another to prod it."""
+        self._wakers[name] = handler
+
+    def wake(self, name: str, **request: Any) -> None:
+        """Wake a job now rather than at its next tick, with what it is asked to do
+        (``runtime.wake(jobs.ROUND, person_ids=[7])``); no-op if it is not running."""
         if name in self._wakers:
-            self._wakers[name].set()
+            self._wakers[name](**request)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

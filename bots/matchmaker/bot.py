@@ -5,7 +5,8 @@ One file per job: ``intake.py`` (the dialogue in a person's direct room),
 ``commands_profile.py`` (!profil, !ret, !pause, !fortsæt), ``matching.py`` (a matching
 round), ``proposals.py`` (asking both people, their answers), ``rooms.py`` (the visit
 room's state machine and endings), ``concerns.py`` (!bekymring) and
-``commands_coordinator.py`` (the coordinators' room) and ``welcome.py`` (greeting
+``commands_coordinator.py`` (the coordinators' room, its commands that change
+asking first through ``asking.py``) and ``welcome.py`` (greeting
 people enrolled, approved or imported). Each declares its commands on
 the one table below, so help is generated from all of them.
 """
@@ -20,6 +21,7 @@ from bots.common.commands import declare_help
 from bots.common.messages import Messages
 from bots.common.runtime import Bot, BotRuntime, MessageContext
 from bots.matchmaker import (
+    asking,
     commands_coordinator,
     commands_profile,
     concerns,
@@ -85,7 +87,7 @@ class Matchmaker(Bot):
         await rooms.on_start(runtime)
         await matching.on_start(runtime)
         await concerns.on_start(runtime)
-        await commands_coordinator.on_start(runtime)
+        await asking.on_start(runtime)
         await commands_profile.on_start(runtime)
         await welcome.on_start(runtime)
 

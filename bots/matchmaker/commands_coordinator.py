@@ -3,10 +3,8 @@
 Every command here works only in the coordinators' room and only for coordinators
 (power 50 or more there); the runtime refuses anyone else before a handler runs.
 Commands that only show something answer at once. Commands that change or end
-something say what they will do and wait: the same coordinator confirms with "ja"
-/ "yes" or a ✅ reaction on the question, or cancels with "nej" / "no" / ❌, within
-ten minutes. The waiting command is a ``PendingAction`` row, so a restart keeps it.
-The command itself gets ✅ when it was done and ❌ when it was not.
+something ask first (:mod:`bots.matchmaker.asking`): each supplies only how it finds
+what it is about and, under ``@command.act``, what its confirmation does.
 
 Every coordinator action is written to the audit table as ``coordinator.<command>``
 with its outcome (shown, asked, done, cancelled, expired, failed, invalid): IDs
@@ -20,8 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,24 +30,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.common.commands import Permission, Where
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
-from bots.matchmaker import concerns, matching, proposals, rooms, welcome
+from bots.matchmaker import asking, concerns, jobs, matching, proposals, rooms
+from bots.matchmaker.asking import (
+    Asking,
+    Outcome,
+    asks_first,
+    audit,
+    cannot,
+    command_key,
+    mark,
+    usage,
+)
 from bots.matchmaker.coordination import (
     ACTIVE_MATCH_STATES,
     OPEN_PROPOSAL_STATES,
     PAUSED_MATCH_STATE,
-    PENDING_LIFETIME,
     Answer,
     PersonFacts,
     References,
     answer_of_reaction,
-    answer_of_text,
     command_args,
-    is_expired,
-    may_confirm,
     read_references,
-    replied_to,
     status_counts,
-    strip_reply_fallback,
     waiting_for_match,
 )
 from bots.matchmaker.profiles import to_profile
@@ -58,7 +59,6 @@ from bots.matchmaker.reasons import explain
 from bots.matchmaker.scoring import interest_weights, score
 from bots.matchmaker.table import COMMANDS
 from connec.models import (
-    AuditEntry,
     Concern,
     DirectRoom,
     Match,
@@ -72,13 +72,9 @@ from connec.synapse_admin import SynapseAdmin
 
 log = logging.getLogger(__name__)
 
-HERE = Where.COORDINATORS_ROOM
-COORDINATOR = Permission.COORDINATOR
-CONFIRM, CANCEL = "✅", "❌"
 # Longer lists are cut, with a count of the rest: the room is read on phones too.
 LIST_LIMIT = 25
 NOT_ENDED = (*ACTIVE_MATCH_STATES, PAUSED_MATCH_STATE)
-QUESTIONS_WORKER = "coordinator questions"
 
 
 @dataclass(frozen=True)
@@ -117,30 +113,6 @@ class ConcernView:
     since: str
 
 
-@dataclass
-class Outcome:
-    """What a confirmed action did: how to mark the command, what to say, what follows."""
-
-    ok: bool
-    template: str
-    values: dict[str, Any] = field(default_factory=dict)
-    after: Callable[[], None] | None = None
-
-
-Action = Callable[[BotRuntime, PendingAction], Awaitable[Outcome]]
-ACTIONS: dict[str, Action] = {}
-
-
-def _action(key: str) -> Callable[[Action], Action]:
-    """Register what happens when the command ``key`` is confirmed."""
-
-    def register(run: Action) -> Action:
-        ACTIONS[key] = run
-        return run
-
-    return register
-
-
 # Commands that show ------------------------------------------------------------------
 
 
@@ -149,8 +121,8 @@ def _action(key: str) -> Callable[[Action], Action]:
     da="status",
     en="status",
     help="Numbers at a glance: people, waiting, proposals, matches, concerns",
-    permission=COORDINATOR,
-    where=HERE,
+    permission=Permission.COORDINATOR,
+    where=Where.COORDINATORS_ROOM,
 )
 async def status_command(ctx: MessageContext) -> None:
     """`!status`: counts of people by role, waiting, proposals, matches, open concerns."""
@@ -178,7 +150,7 @@ async def status_command(ctx: MessageContext) -> None:
             [(a, b, state) for a, b, state in open_proposals],
             open_concerns or 0,
         )
-        _audit(session, runtime, ctx.sender, "status", "shown")
+        audit(session, runtime, ctx.sender, "status", "shown")
     await ctx.reply(
         "coordinator_status.html",
         counts=counts,
@@ -193,8 +165,8 @@ async def status_command(ctx: MessageContext) -> None:
     da=("ventende",),
     en=("pending", "waiting"),
     help="Who is waiting: volunteers to approve, people without a match, open proposals",
-    permission=COORDINATOR,
-    where=HERE,
+    permission=Permission.COORDINATOR,
+    where=Where.COORDINATORS_ROOM,
 )
 async def pending_command(ctx: MessageContext) -> None:
     """`!ventende`: volunteers awaiting approval, people waiting for a match, open proposals."""
@@ -222,7 +194,7 @@ async def pending_command(ctx: MessageContext) -> None:
         ]
         waiting = [_view(runtime, p, ctx.lang) for p in people if p.id in waiting_ids]
         open_proposals = [await _proposal_view(session, runtime, p, ctx.lang) for p in open_rows]
-        _audit(session, runtime, ctx.sender, "pending", "shown")
+        audit(session, runtime, ctx.sender, "pending", "shown")
     await ctx.reply(
         "coordinator_pending.html",
         awaiting=awaiting[:LIST_LIMIT],
@@ -241,8 +213,8 @@ async def pending_command(ctx: MessageContext) -> None:
     da=("bekymringer",),
     en=("concerns",),
     help="Open concerns, oldest first",
-    permission=COORDINATOR,
-    where=HERE,
+    permission=Permission.COORDINATOR,
+    where=Where.COORDINATORS_ROOM,
 )
 async def concerns_command(ctx: MessageContext) -> None:
     """`!bekymringer`: the open concerns, each with who raised it and its match."""
@@ -254,7 +226,7 @@ async def concerns_command(ctx: MessageContext) -> None:
             )
         ).all()
         views = [await _concern_view(session, runtime, c, ctx.lang) for c in rows]
-        _audit(session, runtime, ctx.sender, "concerns", "shown")
+        audit(session, runtime, ctx.sender, "concerns", "shown")
     await ctx.reply(
         "coordinator_concerns.html",
         concerns=views[:LIST_LIMIT],
@@ -264,318 +236,22 @@ async def concerns_command(ctx: MessageContext) -> None:
     await mark(runtime, ctx.room.room_id, ctx.event.event_id, ok=True)
 
 
-# Commands that change: each checks, then asks ------------------------------------------
+# Commands that change: each finds what it is about, then asks ---------------------------
 
 
-@COMMANDS.command(
+@asks_first(
     "approve",
     da="godkend",
     en="approve",
     help="Approve a volunteer so they can be matched (asks first)",
     args="<@volunteer>",
-    permission=COORDINATOR,
-    where=HERE,
 )
-async def approve_command(ctx: MessageContext) -> None:
+async def approve_command(ctx: MessageContext) -> Asking | None:
     """`!godkend @frivillig`; with a number, `!godkend 7` approves suggestion 7."""
-    await _decide_volunteer(ctx, "approve", already="approved")
+    return await _volunteer_decision(ctx, already="approved")
 
 
-@COMMANDS.command(
-    "reject",
-    da="afvis",
-    en="reject",
-    help="Turn down a volunteer's sign-up (asks first)",
-    args="<@volunteer> [reason]",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def reject_command(ctx: MessageContext) -> None:
-    """`!afvis @frivillig [begrundelse]`; with a number, `!afvis 7` rejects suggestion 7."""
-    await _decide_volunteer(ctx, "reject", already="rejected")
-
-
-async def _decide_volunteer(ctx: MessageContext, key: str, *, already: str) -> None:
-    """`!godkend` and `!afvis`: a number means a suggested pair, otherwise a volunteer,
-    whose decision is asked about first (a reason may follow a rejection)."""
-    refs = _references(ctx, people=1, number=True)
-    if refs.number is not None:
-        await _ask_about_proposal(ctx, f"{key}-proposal", refs.number)
-        return
-    person = await _one_person(ctx, key, refs)
-    if person is None:
-        return
-    view = _view(ctx.runtime, person, ctx.lang)
-    if person.role != "volunteer":
-        await cannot(ctx, key, "not_volunteer", person=view)
-        return
-    if person.approval == already:
-        await cannot(ctx, key, f"already_{already}", person=view)
-        return
-    params: dict[str, Any] = {"person_id": person.id}
-    what: dict[str, Any] = {"person": view}
-    if key == "reject":
-        params["reason"], what["reason"] = refs.rest or None, refs.rest
-    await ask(ctx, key, subject=person.matrix_id, person_id=person.id, params=params, what=what)
-
-
-@COMMANDS.command(
-    "approve-proposal",
-    da=("godkend-forslag",),
-    en=("approve-proposal", "approve-suggestion"),
-    help="Let a suggested pair be asked, after seeing score and reasons (asks first)",
-    args="<number>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def approve_proposal_command(ctx: MessageContext) -> None:
-    """`!godkend-forslag 7`."""
-    await _proposal_command(ctx, "approve-proposal")
-
-
-@COMMANDS.command(
-    "reject-proposal",
-    da=("afvis-forslag",),
-    en=("reject-proposal", "reject-suggestion"),
-    help="Let a suggested pair go: nobody is asked, and it is not suggested again (asks first)",
-    args="<number>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def reject_proposal_command(ctx: MessageContext) -> None:
-    """`!afvis-forslag 7`."""
-    await _proposal_command(ctx, "reject-proposal")
-
-
-@COMMANDS.command(
-    "match",
-    da="match",
-    en="match",
-    help="Propose two people to each other yourself; both must still say yes (asks first)",
-    args="<@person> <@person>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def match_command(ctx: MessageContext) -> None:
-    """`!match @a @b`: a manual proposal, asked of both at once once confirmed."""
-    runtime = ctx.runtime
-    refs = _references(ctx, people=2)
-    if refs.bad:
-        await cannot(ctx, "match", "unknown_person", ident=refs.bad[0])
-        return
-    if len(refs.people) != 2:
-        await _usage(ctx, "match")
-        return
-    if refs.people[0] == refs.people[1]:
-        await cannot(ctx, "match", "same_person")
-        return
-    async with runtime.db.session() as session:
-        found = [await _person(session, matrix_id) for matrix_id in refs.people]
-        first, second = found
-        pair = _in_order(first, second) if first and second else None
-        existing = await _between(session, *pair) if pair else None
-    if pair is None:
-        unknown = next(m for m, p in zip(refs.people, found, strict=True) if p is None)
-        await cannot(ctx, "match", "unknown_person", ident=unknown)
-        return
-    a, b = pair
-    views = {"a": _view(runtime, a, ctx.lang), "b": _view(runtime, b, ctx.lang)}
-    for person in pair:
-        if person.role not in MATCHABLE_ROLES:
-            await cannot(ctx, "match", "not_matchable", person=_view(runtime, person, ctx.lang))
-            return
-        if person.role == "volunteer" and person.approval != "approved":
-            await cannot(ctx, "match", "not_approved", person=_view(runtime, person, ctx.lang))
-            return
-        if person.state != "active":
-            await cannot(ctx, "match", "not_active", person=_view(runtime, person, ctx.lang))
-            return
-    if {a.role, b.role} in ({"volunteer"}, {"citizen"}):
-        await cannot(ctx, "match", "wrong_pair", **views)
-        return
-    if existing is not None:
-        kind, number = existing
-        await cannot(ctx, "match", kind, number=number, **views)
-        return
-    profiles = [to_profile(a), to_profile(b)]
-    fit = score(*profiles, weights=interest_weights(profiles), today_year=runtime.clock.now().year)
-    await ask(
-        ctx,
-        "match",
-        subject=f"{a.matrix_id} {b.matrix_id}",
-        person_id=None,
-        params={"a_id": a.id, "b_id": b.id},
-        what={
-            **views,
-            "fits": fit is not None,
-            "score": f"{fit.value:.1f}" if fit else "",
-            "reasons": explain(fit.reasons, ctx.lang) if fit else "",
-        },
-    )
-
-
-@COMMANDS.command(
-    "run-matching",
-    da=("kør-matching",),
-    en=("run-matching",),
-    help="Run a matching round now (asks first)",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def run_matching_command(ctx: MessageContext) -> None:
-    """`!kør-matching`."""
-    await ask(
-        ctx,
-        "run-matching",
-        subject=None,
-        person_id=None,
-        params={},
-        what={"needs_approval": ctx.runtime.settings.matching.requires_approval},
-    )
-
-
-@COMMANDS.command(
-    "pause-person",
-    da=("pause", "pause-person", "pausér"),
-    en=("pause", "pause-person"),
-    help="Pause a person: no new proposals until resumed (asks first)",
-    args="<@person>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def pause_person_command(ctx: MessageContext) -> None:
-    """`!pause-person @x`: the person gets no new proposals; their matches go on."""
-    await _person_state_command(ctx, "pause-person", want="paused")
-
-
-@COMMANDS.command(
-    "resume-person",
-    da=("fortsæt", "fortsæt-person"),
-    en=("resume", "resume-person"),
-    help="Let a paused person be matched again (asks first)",
-    args="<@person>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def resume_person_command(ctx: MessageContext) -> None:
-    """`!fortsæt-person @x`."""
-    await _person_state_command(ctx, "resume-person", want="active")
-
-
-@COMMANDS.command(
-    "end-match",
-    da=("afslut-match",),
-    en=("end-match",),
-    help="End a match: both are thanked and offered a new match (asks first)",
-    args="<match number or @person> [reason]",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def end_match_command(ctx: MessageContext) -> None:
-    """`!afslut-match 7 [begrundelse]` or `!afslut-match @x [begrundelse]`."""
-    found = await _one_match(ctx, "end-match")
-    if found is None:
-        return
-    match, what, reason = found
-    await ask(
-        ctx,
-        "end-match",
-        subject=f"match:{match.id}",
-        person_id=None,
-        params={"match_id": match.id, "reason": reason or None},
-        what={**what, "reason": reason},
-    )
-
-
-@COMMANDS.command(
-    "pause-match",
-    da=("pause-match",),
-    en=("pause-match",),
-    help="Pause a match: reminders and nudges stop, the room stays (asks first)",
-    args="<match number or @person>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def pause_match_command(ctx: MessageContext) -> None:
-    """`!pause-match 7`: for a worry that needs looking into before the pair goes on."""
-    found = await _one_match(ctx, "pause-match", states=("introduced",))
-    if found is None:
-        return
-    match, what, _ = found
-    await ask(
-        ctx,
-        "pause-match",
-        subject=f"match:{match.id}",
-        person_id=None,
-        params={"match_id": match.id},
-        what=what,
-    )
-
-
-@COMMANDS.command(
-    "resume-match",
-    da=("fortsæt-match",),
-    en=("resume-match",),
-    help="Let a paused match go on (asks first)",
-    args="<match number or @person>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def resume_match_command(ctx: MessageContext) -> None:
-    """`!fortsæt-match 7`."""
-    found = await _one_match(ctx, "resume-match", states=(PAUSED_MATCH_STATE,))
-    if found is None:
-        return
-    match, what, _ = found
-    await ask(
-        ctx,
-        "resume-match",
-        subject=f"match:{match.id}",
-        person_id=None,
-        params={"match_id": match.id},
-        what=what,
-    )
-
-
-@COMMANDS.command(
-    "resolved",
-    da=("løst",),
-    en=("resolved",),
-    help="Mark a concern as dealt with (asks first)",
-    args="<number>",
-    permission=COORDINATOR,
-    where=HERE,
-)
-async def resolved_command(ctx: MessageContext) -> None:
-    """`!løst 3`."""
-    runtime = ctx.runtime
-    refs = _references(ctx, people=0, number=True)
-    if refs.number is None:
-        await _usage(ctx, "resolved")
-        return
-    async with runtime.db.session() as session:
-        concern = await session.get(Concern, refs.number)
-        view = await _concern_view(session, runtime, concern, ctx.lang) if concern else None
-    if concern is None or view is None:
-        await cannot(ctx, "resolved", "unknown_concern", number=refs.number)
-        return
-    if concern.state != "open":
-        await cannot(ctx, "resolved", "concern_handled", number=concern.id)
-        return
-    await ask(
-        ctx,
-        "resolved",
-        subject=f"concern:{concern.id}",
-        person_id=concern.reporter_id,
-        params={"concern_id": concern.id},
-        what={"concern": view},
-    )
-
-
-# What a confirmation does --------------------------------------------------------------
-
-
-@_action("approve")
+@approve_command.act
 async def _approve(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     lang = _lang(runtime, pending)
     async with runtime.db.session() as session:
@@ -603,7 +279,7 @@ async def _approve(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     def after() -> None:
         if has_room is None:
             # Not met yet: the welcome worker opens the direct room and greets them.
-            welcome.wake(runtime)
+            runtime.wake(jobs.WELCOME)
         else:
             runtime.spawn(
                 runtime.send_direct(
@@ -613,7 +289,7 @@ async def _approve(runtime: BotRuntime, pending: PendingAction) -> Outcome:
                 ),
                 "greet approved volunteer",
             )
-        matching.request_round(runtime, person_ids=[person.id], tell=True)
+        runtime.wake(jobs.ROUND, person_ids=[person.id], tell=True)
 
     return Outcome(True, "coordinator_result.html", {"result": "approved", "person": view}, after)
 
@@ -629,7 +305,19 @@ async def _has_account(runtime: BotRuntime, matrix_id: str) -> bool:
         return await admin.get_user(matrix_id) is not None
 
 
-@_action("reject")
+@asks_first(
+    "reject",
+    da="afvis",
+    en="reject",
+    help="Turn down a volunteer's sign-up (asks first)",
+    args="<@volunteer> [reason]",
+)
+async def reject_command(ctx: MessageContext) -> Asking | None:
+    """`!afvis @frivillig [begrundelse]`; with a number, `!afvis 7` rejects suggestion 7."""
+    return await _volunteer_decision(ctx, already="rejected")
+
+
+@reject_command.act
 async def _reject(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     async with runtime.db.session() as session:
         person = await session.get(Person, _number(pending, "person_id"))
@@ -641,43 +329,175 @@ async def _reject(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     return Outcome(True, "coordinator_result.html", {"result": "rejected", "person": view})
 
 
-async def _set_person_state(
-    runtime: BotRuntime, pending: PendingAction, want: str
-) -> tuple[Person | None, bool]:
+async def _volunteer_decision(ctx: MessageContext, *, already: str) -> Asking | None:
+    """`!godkend` and `!afvis`: a number means a suggested pair, otherwise a volunteer,
+    whose decision is asked about first (a reason may follow a rejection)."""
+    key = command_key(ctx)
+    refs = _references(ctx, people=1, number=True)
+    if refs.number is not None:
+        return await _suggestion(ctx, refs.number, action=f"{key}-proposal")
+    person = await _one_person(ctx, refs)
+    if person is None:
+        return None
+    view = _view(ctx.runtime, person, ctx.lang)
+    if person.role != "volunteer":
+        await cannot(ctx, "not_volunteer", person=view)
+        return None
+    if person.approval == already:
+        await cannot(ctx, f"already_{already}", person=view)
+        return None
+    params: dict[str, Any] = {"person_id": person.id}
+    what: dict[str, Any] = {"person": view}
+    if key == "reject":
+        params["reason"], what["reason"] = refs.rest or None, refs.rest
+    return Asking(what, params, subject=person.matrix_id, person_id=person.id)
+
+
+@asks_first(
+    "approve-proposal",
+    da=("godkend-forslag",),
+    en=("approve-proposal", "approve-suggestion"),
+    help="Let a suggested pair be asked, after seeing score and reasons (asks first)",
+    args="<number>",
+)
+async def approve_proposal_command(ctx: MessageContext) -> Asking | None:
+    """`!godkend-forslag 7`."""
+    return await _numbered_suggestion(ctx)
+
+
+@approve_proposal_command.act
+async def _approve_proposal(runtime: BotRuntime, pending: PendingAction) -> Outcome:
+    return await _decide_proposal(runtime, pending, yes=True)
+
+
+@asks_first(
+    "reject-proposal",
+    da=("afvis-forslag",),
+    en=("reject-proposal", "reject-suggestion"),
+    help="Let a suggested pair go: nobody is asked, and it is not suggested again (asks first)",
+    args="<number>",
+)
+async def reject_proposal_command(ctx: MessageContext) -> Asking | None:
+    """`!afvis-forslag 7`."""
+    return await _numbered_suggestion(ctx)
+
+
+@reject_proposal_command.act
+async def _reject_proposal(runtime: BotRuntime, pending: PendingAction) -> Outcome:
+    return await _decide_proposal(runtime, pending, yes=False)
+
+
+async def _numbered_suggestion(ctx: MessageContext) -> Asking | None:
+    refs = _references(ctx, people=0, number=True)
+    if refs.number is None:
+        await usage(ctx)
+        return None
+    return await _suggestion(ctx, refs.number)
+
+
+async def _suggestion(ctx: MessageContext, number: int, action: str | None = None) -> Asking | None:
+    """A suggested pair, by its number, as the question shows it."""
+    runtime = ctx.runtime
     async with runtime.db.session() as session:
-        person = await session.get(Person, _number(pending, "person_id"))
-        if person is None:
-            return None, False
-        changed = person.state != want and person.state != "ended"
-        if changed:
-            person.state = want
-    return person, changed
-
-
-@_action("pause-person")
-async def _pause_person(runtime: BotRuntime, pending: PendingAction) -> Outcome:
-    person, _ = await _set_person_state(runtime, pending, "paused")
-    if person is None:
-        return Outcome(False, "coordinator_problem.html", {"problem": "gone"})
-    view = _view(runtime, person, _lang(runtime, pending))
-    return Outcome(True, "coordinator_result.html", {"result": "person_paused", "person": view})
-
-
-@_action("resume-person")
-async def _resume_person(runtime: BotRuntime, pending: PendingAction) -> Outcome:
-    person, _ = await _set_person_state(runtime, pending, "active")
-    if person is None:
-        return Outcome(False, "coordinator_problem.html", {"problem": "gone"})
-    view = _view(runtime, person, _lang(runtime, pending))
-    return Outcome(
-        True,
-        "coordinator_result.html",
-        {"result": "person_resumed", "person": view},
-        lambda: matching.request_round(runtime, person_ids=[person.id], tell=True),
+        proposal = await session.get(Proposal, number)
+        view = await _proposal_view(session, runtime, proposal, ctx.lang) if proposal else None
+    if proposal is None or view is None:
+        await cannot(ctx, "unknown_proposal", action, number=number)
+        return None
+    if proposal.state != "suggested":
+        await cannot(ctx, "not_suggested", action, number=number)
+        return None
+    return Asking(
+        {"proposal": view}, {"proposal_id": number}, subject=f"proposal:{number}", action=action
     )
 
 
-@_action("match")
+async def _decide_proposal(runtime: BotRuntime, pending: PendingAction, yes: bool) -> Outcome:
+    number = _number(pending, "proposal_id")
+    decide = proposals.approve if yes else proposals.reject
+    decided = await decide(runtime, number, pending.requested_by)
+    if decided is None:
+        async with runtime.db.session() as session:
+            proposal = await session.get(Proposal, number)
+        if proposal is not None and proposal.state == ("asked" if yes else "rejected"):
+            decided = proposal  # decided before a restart: the same outcome
+        else:
+            return Outcome(
+                False, "coordinator_problem.html", {"problem": "not_suggested", "number": number}
+            )
+    result = "proposal_approved" if yes else "proposal_rejected"
+    return Outcome(True, "coordinator_result.html", {"result": result, "number": number})
+
+
+@asks_first(
+    "match",
+    da="match",
+    en="match",
+    help="Propose two people to each other yourself; both must still say yes (asks first)",
+    args="<@person> <@person>",
+)
+async def match_command(ctx: MessageContext) -> Asking | None:
+    """`!match @a @b`: a manual proposal, asked of both at once once confirmed."""
+    runtime = ctx.runtime
+    refs = _references(ctx, people=2)
+    if refs.bad:
+        await cannot(ctx, "unknown_person", ident=refs.bad[0])
+        return None
+    if len(refs.people) != 2:
+        await usage(ctx)
+        return None
+    if refs.people[0] == refs.people[1]:
+        await cannot(ctx, "same_person")
+        return None
+    async with runtime.db.session() as session:
+        found = [await _person(session, matrix_id) for matrix_id in refs.people]
+        first, second = found
+        pair = _in_order(first, second) if first and second else None
+        existing = await _between(session, *pair) if pair else None
+    if pair is None:
+        unknown = next(m for m, p in zip(refs.people, found, strict=True) if p is None)
+        await cannot(ctx, "unknown_person", ident=unknown)
+        return None
+    a, b = pair
+    views = {"a": _view(runtime, a, ctx.lang), "b": _view(runtime, b, ctx.lang)}
+    for person in pair:
+        problem = _unmatchable(person)
+        if problem is not None:
+            await cannot(ctx, problem, person=_view(runtime, person, ctx.lang))
+            return None
+    if {a.role, b.role} in ({"volunteer"}, {"citizen"}):
+        await cannot(ctx, "wrong_pair", **views)
+        return None
+    if existing is not None:
+        kind, number = existing
+        await cannot(ctx, kind, number=number, **views)
+        return None
+    profiles = [to_profile(a), to_profile(b)]
+    fit = score(*profiles, weights=interest_weights(profiles), today_year=runtime.clock.now().year)
+    return Asking(
+        {
+            **views,
+            "fits": fit is not None,
+            "score": f"{fit.value:.1f}" if fit else "",
+            "reasons": explain(fit.reasons, ctx.lang) if fit else "",
+        },
+        {"a_id": a.id, "b_id": b.id},
+        subject=f"{a.matrix_id} {b.matrix_id}",
+    )
+
+
+def _unmatchable(person: Person) -> str | None:
+    """Why a person cannot be proposed now, or None."""
+    if person.role not in MATCHABLE_ROLES:
+        return "not_matchable"
+    if person.role == "volunteer" and person.approval != "approved":
+        return "not_approved"
+    if person.state != "active":
+        return "not_active"
+    return None
+
+
+@match_command.act
 async def _match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     async with runtime.db.session() as session:
         a = await session.get(Person, _number(pending, "a_id"))
@@ -702,7 +522,18 @@ async def _match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     )
 
 
-@_action("run-matching")
+@asks_first(
+    "run-matching",
+    da=("kør-matching",),
+    en=("run-matching",),
+    help="Run a matching round now (asks first)",
+)
+async def run_matching_command(ctx: MessageContext) -> Asking | None:
+    """`!kør-matching`."""
+    return Asking({"needs_approval": ctx.runtime.settings.matching.requires_approval})
+
+
+@run_matching_command.act
 async def _run_matching(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     lang = _lang(runtime, pending)
     result = await matching.run_round_now(runtime)
@@ -723,7 +554,103 @@ async def _run_matching(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     )
 
 
-@_action("end-match")
+@asks_first(
+    "pause-person",
+    da=("pause", "pause-person", "pausér"),
+    en=("pause", "pause-person"),
+    help="Pause a person: no new proposals until resumed (asks first)",
+    args="<@person>",
+)
+async def pause_person_command(ctx: MessageContext) -> Asking | None:
+    """`!pause-person @x`: the person gets no new proposals; their matches go on."""
+    return await _person_state(ctx, want="paused")
+
+
+@pause_person_command.act
+async def _pause_person(runtime: BotRuntime, pending: PendingAction) -> Outcome:
+    person, _ = await _set_person_state(runtime, pending, "paused")
+    if person is None:
+        return Outcome(False, "coordinator_problem.html", {"problem": "gone"})
+    view = _view(runtime, person, _lang(runtime, pending))
+    return Outcome(True, "coordinator_result.html", {"result": "person_paused", "person": view})
+
+
+@asks_first(
+    "resume-person",
+    da=("fortsæt", "fortsæt-person"),
+    en=("resume", "resume-person"),
+    help="Let a paused person be matched again (asks first)",
+    args="<@person>",
+)
+async def resume_person_command(ctx: MessageContext) -> Asking | None:
+    """`!fortsæt-person @x`."""
+    return await _person_state(ctx, want="active")
+
+
+@resume_person_command.act
+async def _resume_person(runtime: BotRuntime, pending: PendingAction) -> Outcome:
+    person, _ = await _set_person_state(runtime, pending, "active")
+    if person is None:
+        return Outcome(False, "coordinator_problem.html", {"problem": "gone"})
+    view = _view(runtime, person, _lang(runtime, pending))
+    return Outcome(
+        True,
+        "coordinator_result.html",
+        {"result": "person_resumed", "person": view},
+        lambda: runtime.wake(jobs.ROUND, person_ids=[person.id], tell=True),
+    )
+
+
+async def _person_state(ctx: MessageContext, *, want: str) -> Asking | None:
+    person = await _one_person(ctx, _references(ctx, people=1))
+    if person is None:
+        return None
+    view = _view(ctx.runtime, person, ctx.lang)
+    if person.state == "ended":
+        await cannot(ctx, "person_ended", person=view)
+        return None
+    if person.state == want:
+        await cannot(ctx, "already_" + want, person=view)
+        return None
+    return Asking(
+        {"person": view}, {"person_id": person.id}, subject=person.matrix_id, person_id=person.id
+    )
+
+
+async def _set_person_state(
+    runtime: BotRuntime, pending: PendingAction, want: str
+) -> tuple[Person | None, bool]:
+    async with runtime.db.session() as session:
+        person = await session.get(Person, _number(pending, "person_id"))
+        if person is None:
+            return None, False
+        changed = person.state != want and person.state != "ended"
+        if changed:
+            person.state = want
+    return person, changed
+
+
+@asks_first(
+    "end-match",
+    da=("afslut-match",),
+    en=("end-match",),
+    help="End a match: both are thanked and offered a new match (asks first)",
+    args="<match number or @person> [reason]",
+)
+async def end_match_command(ctx: MessageContext) -> Asking | None:
+    """`!afslut-match 7 [begrundelse]` or `!afslut-match @x [begrundelse]`."""
+    found = await _one_match(ctx)
+    if found is None:
+        return None
+    match, what, reason = found
+    return Asking(
+        {**what, "reason": reason},
+        {"match_id": match.id, "reason": reason or None},
+        subject=f"match:{match.id}",
+    )
+
+
+@end_match_command.act
 async def _end_match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     async with runtime.db.session() as session:
         match = await session.get(Match, _number(pending, "match_id"))
@@ -731,6 +658,48 @@ async def _end_match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
         return Outcome(False, "coordinator_problem.html", {"problem": "gone"})
     await rooms.end_match(runtime, match, pending.requested_by, _text(pending.params.get("reason")))
     return Outcome(True, "coordinator_result.html", {"result": "match_ended", "number": match.id})
+
+
+@asks_first(
+    "pause-match",
+    da=("pause-match",),
+    en=("pause-match",),
+    help="Pause a match: reminders and nudges stop, the room stays (asks first)",
+    args="<match number or @person>",
+)
+async def pause_match_command(ctx: MessageContext) -> Asking | None:
+    """`!pause-match 7`: for a worry that needs looking into before the pair goes on."""
+    return await _match_in_state(ctx, "introduced")
+
+
+@pause_match_command.act
+async def _pause_match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
+    return await _pause_or_resume_match(runtime, pending, paused=True)
+
+
+@asks_first(
+    "resume-match",
+    da=("fortsæt-match",),
+    en=("resume-match",),
+    help="Let a paused match go on (asks first)",
+    args="<match number or @person>",
+)
+async def resume_match_command(ctx: MessageContext) -> Asking | None:
+    """`!fortsæt-match 7`."""
+    return await _match_in_state(ctx, PAUSED_MATCH_STATE)
+
+
+@resume_match_command.act
+async def _resume_match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
+    return await _pause_or_resume_match(runtime, pending, paused=False)
+
+
+async def _match_in_state(ctx: MessageContext, state: str) -> Asking | None:
+    found = await _one_match(ctx, states=(state,))
+    if found is None:
+        return None
+    match, what, _ = found
+    return Asking(what, {"match_id": match.id}, subject=f"match:{match.id}")
 
 
 async def _pause_or_resume_match(
@@ -745,44 +714,38 @@ async def _pause_or_resume_match(
     return Outcome(True, "coordinator_result.html", {"result": result, "number": match.id})
 
 
-@_action("pause-match")
-async def _pause_match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
-    return await _pause_or_resume_match(runtime, pending, paused=True)
+@asks_first(
+    "resolved",
+    da=("løst",),
+    en=("resolved",),
+    help="Mark a concern as dealt with (asks first)",
+    args="<number>",
+)
+async def resolved_command(ctx: MessageContext) -> Asking | None:
+    """`!løst 3`."""
+    runtime = ctx.runtime
+    refs = _references(ctx, people=0, number=True)
+    if refs.number is None:
+        await usage(ctx)
+        return None
+    async with runtime.db.session() as session:
+        concern = await session.get(Concern, refs.number)
+        view = await _concern_view(session, runtime, concern, ctx.lang) if concern else None
+    if concern is None or view is None:
+        await cannot(ctx, "unknown_concern", number=refs.number)
+        return None
+    if concern.state != "open":
+        await cannot(ctx, "concern_handled", number=concern.id)
+        return None
+    return Asking(
+        {"concern": view},
+        {"concern_id": concern.id},
+        subject=f"concern:{concern.id}",
+        person_id=concern.reporter_id,
+    )
 
 
-@_action("resume-match")
-async def _resume_match(runtime: BotRuntime, pending: PendingAction) -> Outcome:
-    return await _pause_or_resume_match(runtime, pending, paused=False)
-
-
-async def _decide_proposal(runtime: BotRuntime, pending: PendingAction, yes: bool) -> Outcome:
-    number = _number(pending, "proposal_id")
-    decide = proposals.approve if yes else proposals.reject
-    decided = await decide(runtime, number, pending.requested_by)
-    if decided is None:
-        async with runtime.db.session() as session:
-            proposal = await session.get(Proposal, number)
-        if proposal is not None and proposal.state == ("asked" if yes else "rejected"):
-            decided = proposal  # decided before a restart: the same outcome
-        else:
-            return Outcome(
-                False, "coordinator_problem.html", {"problem": "not_suggested", "number": number}
-            )
-    result = "proposal_approved" if yes else "proposal_rejected"
-    return Outcome(True, "coordinator_result.html", {"result": result, "number": number})
-
-
-@_action("approve-proposal")
-async def _approve_proposal(runtime: BotRuntime, pending: PendingAction) -> Outcome:
-    return await _decide_proposal(runtime, pending, yes=True)
-
-
-@_action("reject-proposal")
-async def _reject_proposal(runtime: BotRuntime, pending: PendingAction) -> Outcome:
-    return await _decide_proposal(runtime, pending, yes=False)
-
-
-@_action("resolved")
+@resolved_command.act
 async def _resolved(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     async with runtime.db.session() as session:
         concern = await session.get(Concern, _number(pending, "concern_id"))
@@ -797,119 +760,29 @@ async def _resolved(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     )
 
 
-# Confirmations: a reply or a reaction --------------------------------------------------
+# Answers: a yes to a question (asking.py), or a ✅ on a suggestion ------------------------
 
 
-async def on_text(ctx: MessageContext) -> bool:
-    """ "ja" / "nej" to a waiting question in the coordinators' room."""
-    if ctx.where is not Where.COORDINATORS_ROOM:
-        return False
-    answer = answer_of_text(strip_reply_fallback(ctx.body))
-    if answer is None:
-        return False
-    runtime = ctx.runtime
-    question = replied_to(ctx.event.source.get("content", {}))
-    async with runtime.db.session() as session:
-        query = select(PendingAction).where(
-            PendingAction.bot == runtime.bot.name, PendingAction.room_id == ctx.room.room_id
-        )
-        if question is not None:
-            pending = await session.scalar(query.where(PendingAction.question_event_id == question))
-        else:
-            pending = await session.scalar(
-                query.where(
-                    PendingAction.requested_by == ctx.sender, PendingAction.state == "waiting"
-                ).order_by(PendingAction.id.desc())
-            )
-    if pending is None:
-        return False
-    await settle(runtime, ctx.room, pending.id, ctx.sender, answer, ctx.event.event_id)
-    return True
+on_text = asking.on_text
 
 
 async def on_reaction(runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent) -> bool:
     """✅ or ❌ on a question of ours, or on a suggested pair shown in the room."""
+    if await asking.on_reaction(runtime, room, event):
+        return True
     if room.room_id != runtime.coordinators_room_id:
         return False
     answer = answer_of_reaction(event.key)
     if answer is None:
         return False
     async with runtime.db.session() as session:
-        pending = await session.scalar(
-            select(PendingAction).where(
-                PendingAction.bot == runtime.bot.name,
-                PendingAction.question_event_id == event.reacts_to,
-            )
+        suggestion = await session.scalar(
+            select(Proposal).where(Proposal.coordinator_event_id == event.reacts_to)
         )
-        suggestion = (
-            None
-            if pending is not None
-            else await session.scalar(
-                select(Proposal).where(Proposal.coordinator_event_id == event.reacts_to)
-            )
-        )
-    if pending is not None:
-        await settle(runtime, room, pending.id, event.sender, answer, event.event_id)
-        return True
-    if suggestion is not None:
-        await _decide_suggestion(runtime, room, suggestion.id, event, answer)
-        return True
-    return False
-
-
-async def settle(
-    runtime: BotRuntime,
-    room: nio.MatrixRoom,
-    pending_id: int,
-    sender: str,
-    answer: Answer,
-    answer_event_id: str,
-) -> None:
-    """Carry out, cancel or turn away the answer to a waiting command."""
-    async with runtime.db.session() as session:
-        pending = await session.get(PendingAction, pending_id)
-    if pending is None or pending.state != "waiting" or not runtime.is_coordinator(sender, room):
-        return
-    lang = _lang(runtime, pending)
-    room_id = pending.room_id
-
-    async def say(template: str, **values: Any) -> None:
-        await runtime.send(room_id, template, lang, txn=txn_id(answer_event_id, "settle"), **values)
-
-    if not may_confirm(pending.requested_by, sender):
-        async with runtime.db.session() as session:
-            _audit(session, runtime, sender, pending.action, "refused", pending=pending.id)
-        await say("coordinator_problem.html", problem="not_yours", ident=pending.requested_by)
-        return
-    now = runtime.clock.now()
-    if is_expired(pending.created_at, now):
-        if not await _close(runtime, pending, "expired"):
-            return
-        await say(
-            "coordinator_problem.html",
-            problem="expired",
-            minutes=int(PENDING_LIFETIME.total_seconds() // 60),
-        )
-        await mark(runtime, room_id, pending.command_event_id, ok=False)
-        return
-    if answer == "no":
-        if not await _close(runtime, pending, "cancelled"):
-            return
-        await say("coordinator_result.html", result="cancelled")
-        await mark(runtime, room_id, pending.command_event_id, ok=False)
-        return
-    try:
-        outcome = await ACTIONS[pending.action](runtime, pending)
-    except Exception:
-        log.exception(
-            "coordinator action failed", extra={"bot": runtime.bot.name, "action": pending.action}
-        )
-        outcome = Outcome(False, "coordinator_problem.html", {"problem": "failed"})
-    await _close(runtime, pending, "done" if outcome.ok else "failed")
-    await say(outcome.template, **outcome.values)
-    await mark(runtime, room_id, pending.command_event_id, ok=outcome.ok)
-    if outcome.after is not None:
-        outcome.after()
+    if suggestion is None:
+        return False
+    await _decide_suggestion(runtime, room, suggestion.id, event, answer)
+    return True
 
 
 async def _decide_suggestion(
@@ -931,7 +804,7 @@ async def _decide_suggestion(
         return  # already decided: a second reaction changes nothing
     key = "approve-proposal" if yes else "reject-proposal"
     async with runtime.db.session() as session:
-        _audit(session, runtime, event.sender, key, "done", subject=f"proposal:{proposal_id}")
+        audit(session, runtime, event.sender, key, "done", subject=f"proposal:{proposal_id}")
     await runtime.send(
         room.room_id,
         "coordinator_result.html",
@@ -940,160 +813,6 @@ async def _decide_suggestion(
         result="proposal_approved" if yes else "proposal_rejected",
         number=proposal_id,
     )
-
-
-async def expire_questions(runtime: BotRuntime) -> None:
-    """Close the questions nobody answered in time: ❌ on their command, and a word why."""
-    cutoff = runtime.clock.now() - PENDING_LIFETIME
-    async with runtime.db.session() as session:
-        stale = (
-            await session.scalars(
-                select(PendingAction).where(
-                    PendingAction.bot == runtime.bot.name,
-                    PendingAction.state == "waiting",
-                    PendingAction.created_at < cutoff,
-                )
-            )
-        ).all()
-    for pending in stale:
-        if not await _close(runtime, pending, "expired"):
-            continue
-        await runtime.send(
-            pending.room_id,
-            "coordinator_problem.html",
-            _lang(runtime, pending),
-            txn=txn_id(pending.command_event_id, "expired"),
-            problem="expired",
-            minutes=int(PENDING_LIFETIME.total_seconds() // 60),
-        )
-        await mark(runtime, pending.room_id, pending.command_event_id, ok=False)
-
-
-async def on_start(runtime: BotRuntime) -> None:
-    """Questions left open expire on their own, also those from before a restart."""
-    runtime.spawn_worker(QUESTIONS_WORKER, lambda: expire_questions(runtime), every_s=60)
-
-
-# Asking, marking, auditing -------------------------------------------------------------
-
-
-async def ask(
-    ctx: MessageContext,
-    key: str,
-    *,
-    subject: str | None,
-    person_id: int | None,
-    params: dict[str, Any],
-    what: dict[str, Any],
-) -> None:
-    """Store the command as waiting, and ask its coordinator to confirm it."""
-    runtime = ctx.runtime
-    room_id = ctx.room.room_id
-    command_event = ctx.event.event_id
-    async with runtime.db.session() as session:
-        pending = await session.scalar(
-            select(PendingAction).where(PendingAction.command_event_id == command_event)
-        )
-        if pending is None:
-            pending = PendingAction(
-                bot=runtime.bot.name,
-                room_id=room_id,
-                command_event_id=command_event,
-                requested_by=ctx.sender,
-                action=key,
-                params={**params, "lang": ctx.lang, "subject": subject, "person_id": person_id},
-                state="waiting",
-                created_at=runtime.clock.now(),
-            )
-            session.add(pending)
-            await session.flush()
-            _audit(
-                session,
-                runtime,
-                ctx.sender,
-                key,
-                "asked",
-                subject=subject,
-                person_id=person_id,
-                pending=pending.id,
-            )
-    question = await runtime.send(
-        room_id,
-        "coordinator_confirm.html",
-        ctx.lang,
-        txn=txn_id(command_event, "question"),
-        action=key,
-        what=what,
-        minutes=int(PENDING_LIFETIME.total_seconds() // 60),
-    )
-    if question is None:
-        return
-    async with runtime.db.session() as session:
-        row = await session.get(PendingAction, pending.id)
-        if row is not None:
-            row.question_event_id = question
-    # The two answers ready to click, so a coordinator need not find the emoji.
-    for key_ in (CONFIRM, CANCEL):
-        await runtime.react(room_id, question, key_)
-
-
-async def cannot(ctx: MessageContext, key: str, reason: str, **values: Any) -> None:
-    """Say kindly why a command cannot be done, mark it ❌, and record the attempt."""
-    async with ctx.runtime.db.session() as session:
-        _audit(session, ctx.runtime, ctx.sender, key, "invalid", problem=reason)
-    await ctx.reply("coordinator_problem.html", problem=reason, **values)
-    await mark(ctx.runtime, ctx.room.room_id, ctx.event.event_id, ok=False)
-
-
-async def mark(runtime: BotRuntime, room_id: str, event_id: str, *, ok: bool) -> None:
-    """✅ or ❌ on a command: done, or not done."""
-    key = CONFIRM if ok else CANCEL
-    await runtime.react(room_id, event_id, key)
-
-
-def _audit(
-    session: AsyncSession,
-    runtime: BotRuntime,
-    actor: str,
-    key: str,
-    outcome: str,
-    *,
-    subject: str | None = None,
-    person_id: int | None = None,
-    **details: Any,
-) -> None:
-    session.add(
-        AuditEntry(
-            at=runtime.clock.now(),
-            actor=actor,
-            action=f"coordinator.{key}",
-            subject=subject,
-            details={"outcome": outcome, **details},
-            person_id=person_id,
-        )
-    )
-
-
-async def _close(runtime: BotRuntime, pending: PendingAction, state: str) -> bool:
-    """Record how a waiting command ended; False if something else already ended it."""
-    async with runtime.db.session() as session:
-        row = await session.get(PendingAction, pending.id)
-        if row is None or row.state != "waiting":
-            return False
-        row.state = state
-        params = row.params or {}
-        person_id = params.get("person_id")
-        _audit(
-            session,
-            runtime,
-            row.requested_by,
-            row.action,
-            state,
-            subject=_text(params.get("subject")),
-            person_id=int(person_id) if isinstance(person_id, int) else None,
-            pending=row.id,
-        )
-    return True
 
 
 # Reading commands and rows --------------------------------------------------------------
@@ -1107,88 +826,30 @@ def _references(ctx: MessageContext, *, people: int, number: bool = False) -> Re
     )
 
 
-async def _usage(ctx: MessageContext, key: str) -> None:
-    """How the command is written, from its declaration."""
-    command = next(c for c in COMMANDS.commands if c.key == key)
-    args = ctx.runtime.bot.messages.gettext(ctx.lang, command.args) if command.args else ""
-    await cannot(ctx, key, "usage", command=command.name(ctx.lang), args=args)
-
-
-async def _one_person(ctx: MessageContext, key: str, refs: References) -> Person | None:
+async def _one_person(ctx: MessageContext, refs: References) -> Person | None:
     """The one person a command names, or None after saying what is wrong."""
     if refs.bad:
-        await cannot(ctx, key, "unknown_person", ident=refs.bad[0])
+        await cannot(ctx, "unknown_person", ident=refs.bad[0])
         return None
     if len(refs.people) != 1:
-        await _usage(ctx, key)
+        await usage(ctx)
         return None
     async with ctx.runtime.db.session() as session:
         person = await _person(session, refs.people[0])
     if person is None:
-        await cannot(ctx, key, "unknown_person", ident=refs.people[0])
+        await cannot(ctx, "unknown_person", ident=refs.people[0])
     return person
 
 
-async def _person_state_command(ctx: MessageContext, key: str, *, want: str) -> None:
-    person = await _one_person(ctx, key, _references(ctx, people=1))
-    if person is None:
-        return
-    view = _view(ctx.runtime, person, ctx.lang)
-    if person.state == "ended":
-        await cannot(ctx, key, "person_ended", person=view)
-        return
-    if person.state == want:
-        await cannot(ctx, key, "already_" + want, person=view)
-        return
-    await ask(
-        ctx,
-        key,
-        subject=person.matrix_id,
-        person_id=person.id,
-        params={"person_id": person.id},
-        what={"person": view},
-    )
-
-
-async def _proposal_command(ctx: MessageContext, key: str) -> None:
-    """`!godkend-forslag 7` and `!afvis-forslag 7`: the number, or how to write it."""
-    refs = _references(ctx, people=0, number=True)
-    if refs.number is None:
-        await _usage(ctx, key)
-        return
-    await _ask_about_proposal(ctx, key, refs.number)
-
-
-async def _ask_about_proposal(ctx: MessageContext, key: str, number: int) -> None:
-    runtime = ctx.runtime
-    async with runtime.db.session() as session:
-        proposal = await session.get(Proposal, number)
-        view = await _proposal_view(session, runtime, proposal, ctx.lang) if proposal else None
-    if proposal is None or view is None:
-        await cannot(ctx, key, "unknown_proposal", number=number)
-        return
-    if proposal.state != "suggested":
-        await cannot(ctx, key, "not_suggested", number=number)
-        return
-    await ask(
-        ctx,
-        key,
-        subject=f"proposal:{number}",
-        person_id=None,
-        params={"proposal_id": number},
-        what={"proposal": view},
-    )
-
-
 async def _one_match(
-    ctx: MessageContext, key: str, states: tuple[str, ...] = NOT_ENDED
+    ctx: MessageContext, states: tuple[str, ...] = NOT_ENDED
 ) -> tuple[Match, dict[str, Any], str] | None:
     """The match a command names (by number, or as a person's one match), its people as
     the question shows them, and the words after it; None after saying what is wrong."""
     runtime = ctx.runtime
     refs = _references(ctx, people=1, number=True)
     if refs.bad:
-        await cannot(ctx, key, "unknown_person", ident=refs.bad[0])
+        await cannot(ctx, "unknown_person", ident=refs.bad[0])
         return None
     match: Match | None = None
     a = b = None
@@ -1212,17 +873,17 @@ async def _one_match(
             b = await session.get(Person, match.b_id)
     if match is None:
         if reason == "usage":
-            await _usage(ctx, key)
+            await usage(ctx)
         else:
-            await cannot(ctx, key, reason, **values)
+            await cannot(ctx, reason, **values)
         return None
-    what = {
+    what: dict[str, Any] = {
         "number": match.id,
         "a": _view(runtime, a, ctx.lang) if a else None,
         "b": _view(runtime, b, ctx.lang) if b else None,
     }
     if match.state not in states:
-        await cannot(ctx, key, "match_state", state=match.state, **what)
+        await cannot(ctx, "match_state", state=match.state, **what)
         return None
     return match, what, refs.rest
 

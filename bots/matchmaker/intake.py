@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bots.common.commands import Where
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
 from bots.matchmaker import intake_steps as steps
+from bots.matchmaker import jobs
 from bots.matchmaker.table import COMMANDS
 from connec.i18n import normalise_language
 from connec.models import AuditEntry, Dialogue, Person
@@ -278,12 +279,8 @@ def request_matching(runtime: BotRuntime, person_id: int | None = None) -> None:
 
     They hear that the search goes on if nobody free fits them now.
     """
-    from bots.matchmaker import matching
-
     try:
-        matching.request_round(
-            runtime, person_ids=[] if person_id is None else [person_id], tell=True
-        )
+        runtime.wake(jobs.ROUND, person_ids=[] if person_id is None else [person_id], tell=True)
     except Exception:
         log.exception("could not ask for a matching round", extra={"bot": BOT})
 

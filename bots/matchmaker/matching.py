@@ -31,9 +31,11 @@ from rich.table import Table
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bots.matchmaker import jobs
 from bots.matchmaker.assignment import Pair, RoundPlan, plan_round
 from bots.matchmaker.placement import Snapshot
 from bots.matchmaker.profiles import to_profile
+from bots.matchmaker.reasons import reasons_as_json
 from bots.matchmaker.scoring import InterestWeights, Profile, interest_weights
 from connec.db import Database
 from connec.models import AuditEntry, Match, Person, Proposal
@@ -81,10 +83,6 @@ class Availability:
 
     def remaining(self, person: Person) -> int:
         return max(0, person.capacity - self.taken[person.id])
-
-
-def reasons_as_json(reasons: Any) -> list[dict[str, object]]:
-    return [{"kind": str(reason.kind), "data": list(reason.data)} for reason in reasons]
 
 
 def _matchable() -> Any:
@@ -356,8 +354,6 @@ async def run_round_now(runtime: Any) -> RoundResult:
 
     The bot's event loop only waits; delivery is woken at once afterwards.
     """
-    from bots.matchmaker import proposals
-
     async with _round_lock(runtime):
         result, snapshot = await _worker(runtime).run_round(runtime.settings, runtime.clock.now())
     if snapshot is not None:
@@ -371,7 +367,7 @@ async def run_round_now(runtime: Any) -> RoundResult:
             "seconds": round(result.seconds, 2),
         },
     )
-    proposals.wake(runtime)
+    runtime.wake(jobs.PROPOSALS)
     return result
 
 
@@ -406,7 +402,6 @@ async def place(runtime: Any, person_id: int, *, tell: bool = False) -> list[Pro
     asked for does it. With ``tell``, a person nobody fits hears that the search goes on.
     """
     from bots.common.runtime import txn_id
-    from bots.matchmaker import proposals
     from bots.matchmaker.placement import best_partners
     from bots.matchmaker.scoring import score
 
@@ -468,7 +463,7 @@ async def place(runtime: Any, person_id: int, *, tell: bool = False) -> list[Pro
                 details={"person_id": person_id},
             )  # fmt: skip
     if made:
-        proposals.wake(runtime)
+        runtime.wake(jobs.PROPOSALS)
     elif tell:
         runtime.spawn(
             runtime.send_direct(
@@ -506,6 +501,10 @@ async def _rounds(runtime: Any) -> None:
 
 
 async def on_start(runtime: Any) -> None:
+    runtime.on_wake(
+        jobs.ROUND,
+        lambda person_ids=(), tell=False: request_round(runtime, person_ids=person_ids, tell=tell),
+    )
     runtime.spawn(_rounds(runtime), "matching rounds")
 
 

@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.common.commands import Where, fold
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
-from bots.matchmaker.profiles import first_name
-from bots.matchmaker.reasons import explain
-from bots.matchmaker.scoring import Reason
+from bots.matchmaker import jobs
+from bots.matchmaker.profiles import first_name, to_profile
+from bots.matchmaker.reasons import explain, reasons_as_json
+from bots.matchmaker.scoring import Reason, interest_weights, score
 from connec.models import AuditEntry, Match, Person, Proposal
 from connec.people import age_band
 
@@ -49,7 +50,7 @@ YES_WORDS = {
 NO_WORDS = {"nej", "no", "n", "2", "nejtak", "nej tak", "no thanks", "👎", "❌"}
 YES_REACTIONS = {"👍", "✅", "✔️", "👍️", "😀", "❤️"}
 NO_REACTIONS = {"👎", "❌", "✖️"}
-WORKER = "proposal delivery"
+WORKER = jobs.PROPOSALS
 REF = "proposal"
 SUGGESTION_REF = "suggestion"
 
@@ -77,20 +78,11 @@ def reasons_of(proposal: Proposal) -> list[Reason]:
     return [Reason(r["kind"], tuple(r["data"])) for r in proposal.reasons]  # type: ignore[arg-type]
 
 
-def wake(runtime: Any) -> None:
-    """Deliver now rather than at the next tick."""
-    runtime.wake(WORKER)
-
-
 # Creating proposals by hand, and coordinators' approval --------------------------------
 
 
 async def create_manual_proposal(runtime: BotRuntime, a: Person, b: Person, by: str) -> Proposal:
     """A coordinator's own suggestion: asked at once, still needing both yeses."""
-    from bots.matchmaker.matching import reasons_as_json
-    from bots.matchmaker.profiles import to_profile
-    from bots.matchmaker.scoring import interest_weights, score
-
     now = runtime.clock.now()
     profiles = [to_profile(a), to_profile(b)]
     scored = score(*profiles, weights=interest_weights(profiles), today_year=now.year)
@@ -111,7 +103,7 @@ async def create_manual_proposal(runtime: BotRuntime, a: Person, b: Person, by: 
         session.add(
             AuditEntry(actor=by, action="proposal_manual", subject=str(proposal.id), at=now)
         )
-    wake(runtime)
+    runtime.wake(WORKER)
     return proposal
 
 
@@ -119,7 +111,7 @@ async def approve(runtime: BotRuntime, proposal_id: int, by: str) -> Proposal | 
     """A coordinator lets a suggested pair be asked. None if there is no such suggestion."""
     proposal = await _decide_suggestion(runtime, proposal_id, by, approved=True)
     if proposal is not None:
-        wake(runtime)
+        runtime.wake(WORKER)
     return proposal
 
 
@@ -275,18 +267,14 @@ async def record_answer(
                 ),
                 "proposal accepted",
             )
-        from bots.matchmaker import rooms
-
-        rooms.wake(runtime)
+        runtime.wake(jobs.ROOMS)
     else:
         await reply("proposal_yes_waiting.html")
 
 
 def _ask_for_round(runtime: BotRuntime, *person_ids: int) -> None:
     """The people of a proposal that ended are free again: place them, and ask for a round."""
-    from bots.matchmaker import matching
-
-    matching.request_round(runtime, person_ids=person_ids)
+    runtime.wake(jobs.ROUND, person_ids=person_ids)
 
 
 async def _tell(runtime: BotRuntime, matrix_id: str, template: str, txn: str) -> None:

@@ -150,3 +150,8 @@ def explain(reasons: Iterable[Reason], lang: str | None = None) -> str:
     if not sentences:
         return _(lang, "We think the two of you would enjoy talking together.")
     return " ".join(sentences)
+
+
+def reasons_as_json(reasons: Iterable[Reason]) -> list[dict[str, object]]:
+    """Reasons as stored with a proposal (plain JSON)."""
+    return [{"kind": str(reason.kind), "data": list(reason.data)} for reason in reasons]

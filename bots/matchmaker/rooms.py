@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from bots.common.commands import Where
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
+from bots.matchmaker import jobs
 from bots.matchmaker.profiles import first_name
 from bots.matchmaker.proposals import answer_reaction, answer_word, reasons_of
 from bots.matchmaker.reasons import explain
@@ -34,7 +35,7 @@ from connec.synapse_admin import SynapseAdmin, SynapseError
 
 log = logging.getLogger(__name__)
 
-WORKER = "visit rooms"
+WORKER = jobs.ROOMS
 MARKER = "io.connec.match"
 UNFINISHED = ("accepted", "room_created", "invited")
 # Visit rooms made at once (the matchmaker is exempt from Synapse's rate limits).
@@ -42,10 +43,6 @@ PARALLEL_MATCHES = 8
 ADMIN_ONLY = 100
 # State people may set: joining calls (MatrixRTC call membership).
 CALL_STATE = ("org.matrix.msc3401.call.member", "m.call.member")
-
-
-def wake(runtime: Any) -> None:
-    runtime.wake(WORKER)
 
 
 def power_levels(bots: list[str], scheduler: str) -> dict[str, Any]:
@@ -344,9 +341,7 @@ async def end_match(runtime: BotRuntime, match: Match, by: str, reason: str | No
                 ),
                 "new match offer",
             )
-    from bots.matchmaker import matching
-
-    matching.request_round(runtime, person_ids=[p.id for p in (a, b) if p is not None])
+    runtime.wake(jobs.ROUND, person_ids=[p.id for p in (a, b) if p is not None])
 
 
 async def set_paused(runtime: BotRuntime, match: Match, by: str, paused: bool) -> None:

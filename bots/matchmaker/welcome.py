@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from sqlalchemy import or_, select
 
 from bots.common.runtime import BotRuntime, txn_id
+from bots.matchmaker import jobs
 from connec.models import DirectRoom, Person
 from connec.people import MATCHABLE_ROLES
 
-WORKER = "welcome"
+WORKER = jobs.WELCOME
 PARALLEL_WELCOMES = 8
 log = logging.getLogger(__name__)
-
-
-def wake(runtime: Any) -> None:
-    runtime.wake(WORKER)
 
 
 async def welcome_new_people(runtime: BotRuntime) -> None:

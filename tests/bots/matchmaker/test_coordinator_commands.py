@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 from sqlalchemy import func, select
 
-from bots.matchmaker import commands_coordinator, concerns, coordination
+from bots.matchmaker import asking, commands_coordinator, concerns, coordination
 from bots.matchmaker.bot import Matchmaker
 from bots.matchmaker.coordination import (
     PersonFacts,
@@ -720,10 +720,10 @@ async def test_a_question_nobody_answers_is_closed_on_its_own(
     command, _ = await _ask_and_see_question(
         coordinators_room, bot.user_id, f"!pause-person {svend.matrix_id}", "Svend Glemt"
     )
-    # The worker commands_coordinator.on_start runs each minute, here one step by hand.
-    await commands_coordinator.expire_questions(bot.runtime)
+    # The worker asking.on_start runs each minute, here one step by hand.
+    await asking.expire_questions(bot.runtime)
     clock.advance(timedelta(minutes=11))
-    await commands_coordinator.expire_questions(bot.runtime)
+    await asking.expire_questions(bot.runtime)
     await coordinators_room.message(bot.user_id, "udløbet")
     await coordinators_room.reaction(bot.user_id, command, "❌")
     async with db.session() as session:
