@@ -38,9 +38,12 @@ def setup_routes(app: web.Application) -> None:
     router.add_get(
         "/borgere/{person_id}/velkomstbrev", enrolment.welcome_letter, name="welcome-letter"
     )
-    router.add_post(
-        "/borgere/{person_id}/ny-adgangskode", enrolment.new_password, name="new-password"
+    router.add_get(
+        "/borgere/{person_id}/ny-adgangskode",
+        enrolment.new_password_question,
+        name="new-password",
     )
+    router.add_post("/borgere/{person_id}/ny-adgangskode", enrolment.new_password)
     router.add_get("/kom-i-gang", enrolment.get_started, name="get-started")
 
     # Coordinators.
