@@ -322,3 +322,14 @@ async def test_every_other_page_is_accessible_in_danish_and_english(
     await page.goto(base + "/koordinator")
     assert await page.locator("h1").text_content() in ("This page is not for you",)
     await check_page(page, "portal-forbidden-en")
+
+
+@pytest.mark.browser
+async def test_the_password_can_be_shown_while_signing_in(page, live_portal: str) -> None:
+    await page.goto(live_portal + "/log-ind")
+    await page.fill("#field-password", "hemmelig-kode")
+    assert await page.get_attribute("#field-password", "type") == "password"
+    await page.check("text=Vis adgangskode")
+    assert await page.get_attribute("#field-password", "type") == "text"
+    await page.uncheck("text=Vis adgangskode")
+    assert await page.get_attribute("#field-password", "type") == "password"
