@@ -295,6 +295,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
                 role=args.role,
                 municipality=args.municipality,
                 matrix_id=args.matrix_id,
+                phone=args.phone,
             )
         )
     except (ValueError, LookupError) as problem:
@@ -412,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["frontline", "coordinator"], required=True)
     add.add_argument("--municipality", help="the municipality they work for (frontline: required)")
     add.add_argument("--matrix-id", help="an existing account; otherwise one is made")
+    add.add_argument("--phone", help="their own phone number, printed on their welcome letters")
     add.set_defaults(run=cmd_staff_add)
 
     match = sub.add_parser("match", help="matching")

@@ -70,6 +70,9 @@ CUSTOM_THEME_COLOUR_KEYS: tuple[str, ...] = (
 LIST_COLOUR_LENGTHS: Mapping[str, int] = {"username-colors": 8, "avatar-background-colors": 3}
 """How many colours Element expects in each list-valued key (docs/theming.md)."""
 
+HELP_LINK_TEXT = "Help with signing in"
+"""The link under Element's sign-in form to the portal's help (/kom-i-gang); a portal msgid."""
+
 _THEME_KEYS = frozenset({"name", "is_dark", "fonts", "colors", "compound"})
 
 
@@ -154,12 +157,16 @@ def render_element_config(homeserver_url: str, server_name: str, portal_url: str
     embeds its ``/element/home`` and ``/element/welcome`` pages. Raises
     :class:`ElementConfigError` if the result is not valid JSON.
     """
+    from connec.i18n import DEFAULT_LANGUAGE, translations
+
     template = _environment().get_template(CONFIG_TEMPLATE)
+    words = translations(DEFAULT_LANGUAGE, "portal")  # Element shows them as they are
     text = template.render(
         homeserver_url=homeserver_url.rstrip("/"),
         server_name=server_name,
         portal_url=portal_url.rstrip("/"),
         custom_themes=[theme.as_element() for theme in load_themes()],
+        help_link_text=words.gettext(HELP_LINK_TEXT),
     )
     try:
         config = json.loads(text)

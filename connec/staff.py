@@ -40,8 +40,13 @@ async def add_staff(
     role: str,
     municipality: str | None,
     matrix_id: str | None = None,
+    phone: str | None = None,
 ) -> StaffAdded:
-    """Add (or update) a staff member; idempotent for someone already known."""
+    """Add (or update) a staff member; idempotent for someone already known.
+
+    ``phone``: a frontline worker's own number, printed on the welcome letters they
+    make next to the municipality's help line.
+    """
     if role not in STAFF_ROLES:
         raise ValueError(f"role must be one of {', '.join(STAFF_ROLES)}")
     if municipality is not None and municipality not in MUNICIPALITIES:
@@ -66,6 +71,8 @@ async def add_staff(
                         session.add(person)
                     person.role, person.display_name = role, display_name
                     person.municipality = municipality
+                    if phone is not None:
+                        person.phone = phone
                     person.profile_complete = True
                     session.add(
                         AuditEntry(

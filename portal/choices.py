@@ -6,11 +6,14 @@ names come from Babel's locale data, so they need no translations of their own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import time
 from functools import cache
 from typing import Any
 
 from babel import Locale
-from babel.dates import get_day_names
+from babel.dates import format_time, get_day_names
+from babel.lists import format_list
 
 from connec.interests import all_interests, groups
 from connec.municipalities import MUNICIPALITIES
@@ -115,3 +118,29 @@ def describe_interests(keys: list[str], words: list[str], lang: str) -> str:
 def describe_slots(slots: list[str], lang: str) -> str:
     """Weekly times in words: "Tirsdag, formiddag; Torsdag, eftermiddag"."""
     return "; ".join(slot_name(slot, lang) for slot in slots)
+
+
+def opening_hours(days: Sequence[str], opens: time, closes: time, lang: str) -> str:
+    """When a help line answers, in words: "Mandag-fredag kl. 09.00-15.00"."""
+    names = get_day_names("wide", locale=lang)
+    name = {day: names[index] for index, day in enumerate(DAYS)}
+    runs: list[list[str]] = []
+    for day in DAYS:
+        if day not in days:
+            continue
+        if runs and DAYS.index(runs[-1][-1]) == DAYS.index(day) - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts: list[str] = []
+    for run in runs:
+        if len(run) > 2:
+            parts.append(f"{name[run[0]]}–{name[run[-1]]}")
+        else:
+            parts.extend(name[day] for day in run)
+    clock = "HH.mm" if lang == "da" else "HH:mm"  # the 24-hour clock, as in Denmark
+    return _(lang, N_("%(days)s, %(opens)s–%(closes)s")) % {
+        "days": _capital(format_list(parts, locale=lang)),
+        "opens": format_time(opens, clock, locale=lang),
+        "closes": format_time(closes, clock, locale=lang),
+    }

@@ -42,6 +42,8 @@ class Chart:
     svg: Any
     rows: list[tuple[str, str]]
     note: str | None = None
+    empty: bool = False
+    """Nothing to show yet: the page says so rather than drawing a row of zero bars."""
 
 
 def _scope(column: Any, municipality: str | None) -> Any:
@@ -244,6 +246,7 @@ async def _charts(
                     points, title=title, description=description, axis=_("Week"), number=number
                 ),
                 [(name, number(value)) for name, value in zip(week_names, counts, strict=True)],
+                empty=not any(counts),
             )
         )
     means = charts.wellbeing_per_month(totals, months, zone)
@@ -275,6 +278,7 @@ async def _charts(
             note=_(
                 "Lower is better. Only groups of at least 5 answers are shown, so no one can be recognised."
             ),
+            empty=all(value is None for value in means),
         )
     )
     return out
@@ -310,6 +314,7 @@ async def dashboard_page(
         "notice": await take_notice(request),
         "csrf_token": await csrf_token(request),
         "age_band": age_band,
+        "number": lambda value: format_decimal(value, format="#,##0.#", locale=lang),
         "languages_text": lambda codes: describe_languages(codes, lang),
         "interests_text": lambda keys, words: describe_interests(keys, words, lang),
         "slots_text": lambda slots: describe_slots(slots, lang),

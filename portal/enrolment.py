@@ -5,6 +5,11 @@ storing fails the account is deactivated again, and if Synapse cannot be reached
 nothing is made and the form comes back as it was (see :mod:`connec.accounts`).
 The first password is never stored: it rides in the encrypted session cookie from
 the enrolment to the letter, is shown there once, and is gone.
+
+The letter is written for Element X, the app a person finds in the stores today;
+the names of its buttons are quoted as its Danish and English translations have them
+(see docs/element.md). It speaks the citizen's language, while the tools around it
+speak the frontline worker's.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
+import jinja2
 import segno
 from aiohttp import web
 from aiohttp_session import get_session
@@ -25,19 +31,25 @@ from connec.models import Person
 from connec.synapse_admin import SynapseError, SynapseUnavailable
 from portal import keys, sessions
 from portal.auth import notice, requires, take_notice, viewer_of
-from portal.choices import profile_choices
+from portal.choices import opening_hours, profile_choices
 from portal.csrf import csrf_token
-from portal.forms import CitizenEnrolment, check_citizen, posted_values
+from portal.forms import CitizenEnrolment, check_citizen, one, posted_values
 from portal.i18n import N_
 from portal.permissions import CITIZEN_ROLES, may_enrol, may_see_citizen
 from portal.records import record
+from portal.templating import TEMPLATE_LANGUAGE
 from portal.volunteers import FIRST_PASSWORD
 
 log = logging.getLogger(__name__)
 
 FALLBACK_LOCALPART = "borger"
-ELEMENT_ANDROID = "https://play.google.com/store/apps/details?id=im.vector.app"
-ELEMENT_IOS = "https://apps.apple.com/app/element-messenger/id1083446067"
+ELEMENT_X_ANDROID = "https://play.google.com/store/apps/details?id=io.element.android.x"
+ELEMENT_X_IOS = "https://apps.apple.com/app/element-x-secure-chat-call/id1631335820"
+ELEMENT_X_SIGN_IN = "https://mobile.element.io/element/?{query}"
+"""A link both Element X apps open with the server filled in ("Log ind på <server>").
+
+Only the server name goes in it: whoever opens it without the app installed visits
+Element's site, which need not learn anyone's user name."""
 
 
 def _require_municipality(request: web.Request) -> str:
@@ -222,9 +234,42 @@ def qr_svg(url: str, title: str) -> Markup:
     return Markup(svg)  # segno escapes the title; the rest is its own markup
 
 
+def element_x_sign_in_url(server_name: str) -> str:
+    """The link that opens Element X with connec's server filled in."""
+    return ELEMENT_X_SIGN_IN.format(query=urlencode({"account_provider": server_name}))
+
+
+def help_line_text(request: web.Request, municipality: str | None, lang: str) -> dict[str, str]:
+    """The municipality's help line as the letter and the pages show it, or nothing."""
+    line = request.app[keys.SETTINGS].help.line_for(municipality)
+    if line is None:
+        return {}
+    return {"phone": line.phone, "hours": opening_hours(line.days, line.opens, line.closes, lang)}
+
+
+def render_in(request: web.Request, name: str, lang: str, context: dict[str, Any]) -> Markup:
+    """A template rendered in ``lang``, whatever the language of the page around it."""
+    env: jinja2.Environment = request.app[aiohttp_jinja2.APP_KEY]
+    token = TEMPLATE_LANGUAGE.set(lang)
+    try:
+        return Markup(env.get_template(name).render({**context, "lang": lang}))
+    finally:
+        TEMPLATE_LANGUAGE.reset(token)
+
+
+async def _worker_phone(request: web.Request) -> str | None:
+    """The frontline worker's own phone number, if their profile has one."""
+    viewer = viewer_of(request)
+    if viewer.person_id is None:
+        return None
+    async with request.app[keys.DATABASE].session() as session:
+        worker = await session.get(Person, viewer.person_id)
+    return worker.phone if worker is not None else None
+
+
 @requires("frontline")
 async def welcome_letter(request: web.Request) -> web.StreamResponse:
-    """The welcome letter to print: user name, first password (once), QR code, first steps."""
+    """The welcome letter to print: sign-in, first password (once), help, first steps."""
     person = await _citizen_in_scope(request)
     session = await get_session(request)
     shown = session.get(FIRST_PASSWORD)
@@ -240,28 +285,61 @@ async def welcome_letter(request: web.Request) -> web.StreamResponse:
     title = translations(person.language, "portal").gettext(
         N_("QR code: opens the help for signing in")
     )
+    help_line = help_line_text(request, person.municipality, person.language)
+    worker_phone = await _worker_phone(request)
+    letter = render_in(
+        request,
+        "welcome_letter_sheet.html",
+        person.language,
+        {
+            "person": person,
+            "localpart": localpart,
+            "password": password,
+            "server_name": settings.synapse.server_name,
+            "qr": qr_svg(help_url, title),
+            "staff_name": viewer_of(request).display_name,
+            "staff_phone": worker_phone,
+            "help_line": help_line,
+        },
+    )
     return aiohttp_jinja2.render_template(
         "welcome_letter.html",
         request,
         {
             "person": person,
-            "lang": person.language,  # the letter speaks the citizen's language
-            "localpart": localpart,
             "password": password,
-            "homeserver": settings.synapse.client_url,
-            "help_url": help_url,
-            "qr": qr_svg(help_url, title),
-            "staff_name": viewer_of(request).display_name,
+            "letter": letter,
+            "letter_lang": person.language,
+            "no_phone": not help_line and not worker_phone,
             "notice": await take_notice(request),
-            "csrf_token": await csrf_token(request),
         },
     )
 
 
 @requires("frontline")
-async def new_password(request: web.Request) -> web.StreamResponse:
-    """A new first password for a citizen who lost theirs; then a new letter."""
+async def new_password_question(request: web.Request) -> web.StreamResponse:
+    """Asks first: what a new first password does, before it is made."""
     person = await _citizen_in_scope(request)
+    return await _new_password_page(request, person)
+
+
+async def _new_password_page(
+    request: web.Request, person: Person, status: int = 200
+) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "new_password.html",
+        request,
+        {"person": person, "csrf_token": await csrf_token(request)},
+        status=status,
+    )
+
+
+@requires("frontline")
+async def new_password(request: web.Request) -> web.StreamResponse:
+    """A new first password for a citizen who lost theirs, once asked; then a new letter."""
+    person = await _citizen_in_scope(request)
+    if one(posted_values(await request.post()), "confirm") != "yes":
+        return await _new_password_page(request, person, status=400)
     viewer = viewer_of(request)
     try:
         password = await reset_password(request.app[keys.SYNAPSE], person.matrix_id)
@@ -296,14 +374,15 @@ async def new_password(request: web.Request) -> web.StreamResponse:
 
 @aiohttp_jinja2.template("get_started.html")
 async def get_started(request: web.Request) -> dict[str, object]:
-    """Where the welcome letter's QR code leads: install Element, and sign in step by step."""
+    """Where the welcome letter's QR code leads: install Element X, and sign in step by step."""
     settings = request.app[keys.SETTINGS]
     user = request.query.get("bruger", "")
     valid = bool(user) and len(user) <= 64 and all(ch.isalnum() or ch in "._-=" for ch in user)
     return {
         "user": user if valid else "",
-        "homeserver": settings.synapse.client_url,
         "server_name": settings.synapse.server_name,
-        "android_url": ELEMENT_ANDROID,
-        "ios_url": ELEMENT_IOS,
+        "sign_in_url": element_x_sign_in_url(settings.synapse.server_name),
+        "android_url": ELEMENT_X_ANDROID,
+        "ios_url": ELEMENT_X_IOS,
+        "help_line": help_line_text(request, None, request[keys.LANG]),
     }

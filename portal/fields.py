@@ -77,9 +77,10 @@ def error_summary(
         f"{escape(_(lang, message))}</a></li>"
         for name, message in errors.items()
     )
+    # autofocus: after a failed send the focus lands on the summary, not at the top.
     return Markup(
         '<div class="error-summary" role="alert" aria-labelledby="error-summary-title" '
-        'tabindex="-1">\n'
+        'tabindex="-1" autofocus>\n'
         f'<h2 id="error-summary-title">{escape(_(lang, "Please look at this first"))}</h2>\n'
         f"<ul>\n{links}\n</ul>\n</div>"
     )
@@ -352,6 +353,23 @@ def birth_date(context: Context, legend: str, hint: str, form: Form, errors: Err
     )
 
 
+def hidden_answers(form: Form, skip: frozenset[str] | set[str]) -> Markup:
+    """The form's answers as hidden fields, except those named in ``skip``.
+
+    A step of a long form carries the other steps' answers this way, so going back
+    and forth keeps them without the server keeping anything.
+    """
+    fields = []
+    for name, value in form.items():
+        if name in skip:
+            continue
+        for one_value in value if isinstance(value, list) else [value]:
+            fields.append(
+                f'<input type="hidden" name="{escape(name)}" value="{escape(one_value)}">'
+            )
+    return Markup("\n".join(fields))
+
+
 GLOBALS = {
     "error_summary": error_summary,
     "text_field": text_field,
@@ -362,5 +380,6 @@ GLOBALS = {
     "availability_grid": availability_grid,
     "interests_picker": interests_picker,
     "birth_date": birth_date,
+    "hidden_answers": hidden_answers,
 }
 """What the templates may call."""

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from connec.erasure import erase_in_synapse, erase_rows
@@ -22,10 +27,15 @@ from connec.models import Person
 from connec.synapse_admin import SynapseError, SynapseUnavailable
 from portal import keys, sessions
 from portal.auth import requires, take_notice, viewer_of
-from portal.choices import describe_interests, describe_languages, describe_slots
+from portal.choices import (
+    CONTACT_NAMES,
+    describe_interests,
+    describe_languages,
+    describe_slots,
+)
 from portal.csrf import csrf_token
 from portal.forms import one, posted_values
-from portal.i18n import N_
+from portal.i18n import N_, _
 from portal.permissions import may_erase_self
 from portal.records import PORTAL_ACTOR, export_person, record
 
@@ -57,6 +67,7 @@ async def _page(
             "languages_text": lambda codes: describe_languages(codes, lang),
             "interests_text": lambda keys, words: describe_interests(keys, words, lang),
             "slots_text": lambda slots: describe_slots(slots, lang),
+            "server_name": request.app[keys.SETTINGS].synapse.server_name,
         },
         status=status,
     )
@@ -66,6 +77,55 @@ async def _page(
 async def my_data(request: web.Request) -> web.StreamResponse:
     """What connec holds about the signed-in person, and the two buttons."""
     return await _page(request)
+
+
+def _words(lang: str, zone: str) -> dict[str, Any]:
+    """How the readable page writes dates, numbers and connec's own codes."""
+    tz = ZoneInfo(zone)
+
+    def when(value: str | None, with_time: bool = True) -> str:
+        if not value:
+            return ""
+        instant = datetime.fromisoformat(value).astimezone(tz)
+        if not with_time:
+            return format_date(instant, "d. MMMM y", locale=lang)
+        return format_datetime(
+            instant, "d. MMMM y, HH.mm" if lang == "da" else "d MMMM y, HH:mm", locale=lang
+        )
+
+    def contact(modes: list[str] | None) -> str:
+        return ", ".join(_(lang, CONTACT_NAMES.get(mode, mode)) for mode in modes or [])
+
+    return {
+        "when": when,
+        "day": lambda value: when(value, with_time=False),
+        "number": lambda value: format_decimal(value, format="#,##0.#", locale=lang),
+        "languages_text": lambda codes: describe_languages(codes or [], lang),
+        "interests_text": lambda keys, words: describe_interests(keys or [], words or [], lang),
+        "slots_text": lambda slots: describe_slots(slots or [], lang),
+        "contact_text": contact,
+    }
+
+
+@requires()
+async def readable(request: web.Request) -> web.StreamResponse:
+    """Everything connec holds about the signed-in person, on a page to read or print."""
+    viewer = viewer_of(request)
+    settings = request.app[keys.SETTINGS]
+    async with request.app[keys.DATABASE].session() as session:
+        person = await session.scalar(select(Person).where(Person.matrix_id == viewer.matrix_id))
+        data = await export_person(session, person) if person is not None else None
+    zone = person.timezone if person is not None and person.timezone else settings.timezone
+    return aiohttp_jinja2.render_template(
+        "my_data_readable.html",
+        request,
+        {
+            "data": data,
+            "localpart": viewer.matrix_id.removeprefix("@").split(":", 1)[0],
+            "server_name": viewer.matrix_id.split(":", 1)[1] if ":" in viewer.matrix_id else "",
+            **_words(request[keys.LANG], zone),
+        },
+    )
 
 
 @requires()

@@ -38,9 +38,12 @@ def setup_routes(app: web.Application) -> None:
     router.add_get(
         "/borgere/{person_id}/velkomstbrev", enrolment.welcome_letter, name="welcome-letter"
     )
-    router.add_post(
-        "/borgere/{person_id}/ny-adgangskode", enrolment.new_password, name="new-password"
+    router.add_get(
+        "/borgere/{person_id}/ny-adgangskode",
+        enrolment.new_password_question,
+        name="new-password",
     )
+    router.add_post("/borgere/{person_id}/ny-adgangskode", enrolment.new_password)
     router.add_get("/kom-i-gang", enrolment.get_started, name="get-started")
 
     # Coordinators.
@@ -55,6 +58,7 @@ def setup_routes(app: web.Application) -> None:
 
     # Anyone signed in: what connec holds about them.
     router.add_get("/mine-data", my_data.my_data, name="my-data")
+    router.add_get("/mine-data/oversigt", my_data.readable, name="my-data-readable")
     router.add_get("/mine-data/download", my_data.download, name="my-data-download")
     router.add_post("/mine-data/slet", my_data.erase, name="erase")
     router.add_get("/mine-data/slettet", my_data.erased, name="erased")

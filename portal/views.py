@@ -16,8 +16,23 @@ PAGES = Counter("connec_portal_pages_total", "Pages served by the portal.", ["pa
 
 @aiohttp_jinja2.template("landing.html")
 async def landing(request: web.Request) -> dict[str, object]:
+    """The front page: for an older person (or a relative), and for volunteers."""
+    from portal.choices import opening_hours
+    from portal.keys import LANG, SETTINGS
+
     PAGES.labels("landing").inc()
-    return {}
+    lang = request[LANG]
+    lines = request.app[SETTINGS].help.lines
+    return {
+        "help_lines": [
+            {
+                "municipality": line.municipality,
+                "phone": line.phone,
+                "hours": opening_hours(line.days, line.opens, line.closes, lang),
+            }
+            for line in sorted(lines, key=lambda line: line.municipality is None)
+        ]
+    }
 
 
 async def switch_language(request: web.Request) -> web.StreamResponse:

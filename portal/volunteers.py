@@ -26,10 +26,18 @@ from portal.auth import notice, requires, viewer_of
 from portal.choices import profile_choices
 from portal.csrf import csrf_token
 from portal.dashboard import dashboard_page
-from portal.forms import check_reason, check_volunteer, posted_values
+from portal.forms import check_reason, check_volunteer, one, posted_values
 from portal.i18n import N_
 from portal.permissions import in_scope, may_decide_volunteer
 from portal.records import record
+from portal.sign_up_steps import (
+    LAST,
+    STEPS,
+    errors_of,
+    first_step_with,
+    not_carried,
+    posted_step,
+)
 from portal.sign_ups import FALLBACK_LOCALPART
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,7 @@ async def _sign_up_page(
     form: dict[str, Any],
     errors: dict[str, str],
     *,
+    step: int = 0,
     problem: str | None = None,
     status: int = 200,
 ) -> web.Response:
@@ -52,6 +61,10 @@ async def _sign_up_page(
         "form": form,
         "errors": errors,
         "problem": problem,
+        "steps": STEPS,
+        "step": step,
+        "last_step": LAST,
+        "carried_past": not_carried(step),
         "csrf_token": await csrf_token(request),
         "federation_allowlist": settings.synapse.federation_allowlist,
         "server_name": settings.synapse.server_name,
@@ -60,22 +73,38 @@ async def _sign_up_page(
 
 
 async def sign_up_form(request: web.Request) -> web.StreamResponse:
-    """The public sign-up form."""
+    """The public sign-up form, at its first step."""
     return await _sign_up_page(request, {"languages": ["da"], "capacity": "1"}, {})
 
 
 async def sign_up(request: web.Request) -> web.StreamResponse:
-    """Check the sign-up and store a pending volunteer; then a thank-you page."""
+    """A step of the sign-up: back, on to the next step, or send and store it.
+
+    "Back" keeps what was typed and checks nothing; "Next" shows the step again if its
+    own fields have mistakes; "Send" (or a post of the whole form) checks everything
+    and stores a pending volunteer, or shows the first step with a mistake.
+    """
     settings = request.app[keys.SETTINGS]
     clock = request.app[keys.CLOCK]
+    posted = posted_values(await request.post())
     checked = check_volunteer(
-        posted_values(await request.post()),
+        posted,
         today=clock.now().astimezone(ZoneInfo(settings.timezone)).date(),
         server_name=settings.synapse.server_name,
         federation_allowlist=settings.synapse.federation_allowlist,
     )
+    step, go = posted_step(posted), one(posted, "go")
+    if step is not None and go == "back":
+        return await _sign_up_page(request, checked.form, {}, step=max(step - 1, 0))
+    if step is not None and step < LAST and go != "send":
+        mistakes = errors_of(step, checked.errors)
+        if mistakes:
+            return await _sign_up_page(request, checked.form, mistakes, step=step, status=400)
+        return await _sign_up_page(request, checked.form, {}, step=step + 1)
     if not checked.ok or checked.value is None:
-        return await _sign_up_page(request, checked.form, checked.errors, status=400)
+        first = first_step_with(checked.errors)
+        mistakes = errors_of(first, checked.errors)
+        return await _sign_up_page(request, checked.form, mistakes, step=first, status=400)
     try:
         await request.app[keys.SIGN_UPS].store(
             checked.value,
@@ -85,7 +114,9 @@ async def sign_up(request: web.Request) -> web.StreamResponse:
         )
     except Exception:
         log.exception("a volunteer's sign-up could not be stored")
-        return await _sign_up_page(request, checked.form, {}, problem="failed", status=500)
+        return await _sign_up_page(
+            request, checked.form, {}, step=LAST, problem="failed", status=500
+        )
     # Returned, not raised: a raised redirect leaves a cycle of frames behind on the
     # busiest form, and collecting those stalls every request in flight under load.
     return web.Response(status=303, headers={"Location": "/frivillig/tak"})

@@ -94,21 +94,31 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 async def axe_violations(
-    page: Page, *, exclude: Iterable[str] = (), enhanced_contrast: bool = False
+    page: Page,
+    *,
+    exclude: Iterable[str] = (),
+    enhanced_contrast: bool = False,
+    target_size: bool = False,
 ) -> list[dict[str, Any]]:
     """Every axe-core violation on ``page``.
 
     ``exclude`` lists CSS selectors to leave out, e.g. colour samples that show a
     theme's colours rather than the page's own text. ``enhanced_contrast`` also holds
-    all text, links included, to 7:1 (WCAG 1.4.6), which axe-core leaves off by default.
+    all text, links included, to 7:1 (WCAG 1.4.6), which axe-core leaves off by default;
+    ``target_size`` turns on the check that targets are big enough (WCAG 2.5.8).
     """
     from axe_playwright_python.async_playwright import Axe
 
     await page.evaluate(Axe().axe_script)
     context = {"include": [["html"]], "exclude": [[selector] for selector in exclude]}
     options: dict[str, Any] = {"resultTypes": ["violations"]}
+    rules: dict[str, Any] = {}
     if enhanced_contrast:
-        options["rules"] = {"color-contrast-enhanced": {"enabled": True}}
+        rules["color-contrast-enhanced"] = {"enabled": True}
+    if target_size:
+        rules["target-size"] = {"enabled": True}
+    if rules:
+        options["rules"] = rules
     results = await page.evaluate(
         "([context, options]) => axe.run(context, options)", [context, options]
     )
@@ -116,10 +126,16 @@ async def axe_violations(
 
 
 async def accessibility_violations(
-    page: Page, *, exclude: Iterable[str] = (), enhanced_contrast: bool = False
+    page: Page,
+    *,
+    exclude: Iterable[str] = (),
+    enhanced_contrast: bool = False,
+    target_size: bool = False,
 ) -> list[dict[str, Any]]:
     """The axe-core violations on ``page`` serious or critical enough to fail a test."""
-    violations = await axe_violations(page, exclude=exclude, enhanced_contrast=enhanced_contrast)
+    violations = await axe_violations(
+        page, exclude=exclude, enhanced_contrast=enhanced_contrast, target_size=target_size
+    )
     return [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
 
 

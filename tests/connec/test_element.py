@@ -53,11 +53,27 @@ def test_a_citizen_meets_element_in_danish_with_bubbles_and_the_portal_pages(
     assert config["brand"] == "connec"
     assert defaults["language"] == "da"
     assert defaults["layout"] == "bubble"
-    assert defaults["baseFontSizeV2"] > 16
     assert config["default_country_code"] == "DK"
     assert config["embedded_pages"] == {
         "home_url": f"{PORTAL}/element/home",
         "welcome_url": f"{PORTAL}/element/welcome",
+    }
+
+
+def test_settings_element_keeps_per_device_are_not_pretended_in_the_config(
+    config: dict,
+) -> None:
+    # Element keeps the font size and "match system theme" per device and takes no
+    # default for them from config.json; docs/element.md says how to set them.
+    for per_device in ("baseFontSizeV2", "baseFontSize", "use_system_theme", "fontSizeDelta"):
+        assert per_device not in config["setting_defaults"]
+        assert per_device not in config
+
+
+def test_the_sign_in_screen_shows_connec_and_a_link_to_the_portals_help(config: dict) -> None:
+    assert config["branding"] == {
+        "auth_header_logo_url": f"{PORTAL}/static/connec-logo.svg",
+        "auth_footer_links": [{"text": "Hjælp til at logge ind", "url": f"{PORTAL}/kom-i-gang"}],
     }
 
 
@@ -81,6 +97,7 @@ def test_both_themes_are_offered_exactly_as_their_files_define_them(config: dict
     "setting",
     [
         "UIFeature.registration",
+        "UIFeature.deactivate",  # closing an account goes through "Mine data"
         "UIFeature.passwordReset",
         "UIFeature.identityServer",
         "UIFeature.thirdPartyId",

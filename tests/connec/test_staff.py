@@ -17,7 +17,11 @@ async def test_a_frontline_worker_gets_an_account_and_a_municipality(
     synapse: SynapseHarness,
 ) -> None:
     added = await add_staff(
-        synapse.settings, display_name="Mette Holm", role="frontline", municipality="Aarhus"
+        synapse.settings,
+        display_name="Mette Holm",
+        role="frontline",
+        municipality="Aarhus",
+        phone="20 30 40 50",
     )
     assert added.user_id.startswith("@mette.holm") and added.password
     login = await synapse.admin.login(added.user_id, added.password)
@@ -27,6 +31,7 @@ async def test_a_frontline_worker_gets_an_account_and_a_municipality(
         person = await session.scalar(select(Person).where(Person.matrix_id == added.user_id))
     await db.close()
     assert person is not None and (person.role, person.municipality) == ("frontline", "Aarhus")
+    assert person.phone == "20 30 40 50"  # printed on the letters Mette makes
 
     # Adding the same person again changes their record, never a second account.
     again = await add_staff(

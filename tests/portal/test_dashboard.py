@@ -291,13 +291,16 @@ async def test_the_dashboard_shows_who_waits_open_proposals_pairs_concerns_and_c
     assert "Venter Vibeke" in waiting_part
     assert "Asta Forslag" not in waiting_part and "Cilla Par" not in waiting_part
     assert "Asta Forslag &amp; Bo Forslag" in page and "Spurgt, venter på svar" in page
+    assert ">3,5</td>" in page  # the proposal's score with a Danish decimal comma
     assert "Cilla Par &amp; Dan Par" in page and "stille længe" in page
     assert "Dan svarer aldrig." in page
     charts = page.split('id="charts"')[1]
-    assert charts.count('<svg class="chart') == 4
     assert "Besøg pr. uge" in charts
-    # Four wellbeing answers are too few to show: the month is left out.
-    assert "færre end 5 svar" in charts and "7,0" not in charts
+    # Four wellbeing answers are too few to show: no month has data, and the chart says
+    # so instead of drawing an empty line.
+    assert charts.count('<svg class="chart') == 3
+    wellbeing = charts.split("Ensomhed")[1]
+    assert "Ingen data endnu." in wellbeing and "<svg" not in wellbeing and "7,0" not in charts
 
     async with database.session() as session:
         session.add(
@@ -307,3 +310,4 @@ async def test_the_dashboard_shows_who_waits_open_proposals_pairs_concerns_and_c
         )
     charts = (await (await portal_on_synapse.get("/koordinator")).text()).split('id="charts"')[1]
     assert "6,6" in charts  # (7 + 7 + 7 + 7 + 5) / 5, in Danish notation
+    assert charts.count('<svg class="chart') == 4 and "færre end 5 svar" in charts

@@ -27,14 +27,24 @@ async def test_element_on_another_host_may_fetch_each_page(portal: TestClient, p
     assert '<html lang="da"' in page
 
 
-async def test_the_home_page_offers_four_choices_in_danish(portal: TestClient) -> None:
+async def test_the_home_page_offers_five_choices_in_danish(portal: TestClient) -> None:
     page = await (await portal.get("/element/home")).text()
-    for choice in ("Skriv til din besøgsven", "Book et besøg", "Sådan ringer du op", "Få hjælp"):
+    for choice in (
+        "Skriv til din besøgsven",
+        "Book et besøg",
+        "Sådan ringer du op",
+        "Få hjælp",
+        "Gør teksten større",
+    ):
         assert choice in page
     assert "Tryk på jeres fælles rum i listen til venstre" in page
+    # Booking in everyday words first, as the scheduler reads them; the command still works.
+    assert "»Skal vi ses på torsdag kl 14?«" in page and "giv spørgsmålet en 👍" in page
     assert "!besøg torsdag kl 14" in page
     assert "Skriv »hjælp« til connec" in page
-    assert page.count('role="img"') == 4
+    # Text size is set on each device: config.json cannot set it (docs/element.md).
+    assert "Ctrl" in page and "på hver enhed for sig" in page
+    assert page.count('role="img"') == 5
 
 
 async def test_the_home_page_switches_to_english(portal: TestClient) -> None:
@@ -60,6 +70,9 @@ async def test_the_welcome_page_explains_signing_in(portal: TestClient) -> None:
     assert "Velkommen til connec" in page
     assert "velkomstbrevet" in page and "Har du mistet brevet eller adgangskoden?" in page
     assert re.search(r'<a class="connec-button" href="#/login">\s*Log ind\s*</a>', page)
+    # Letter, welcome page and Element agree: user names and passwords are small letters.
+    assert "små bogstaver, tal, punktummer og bindestreger" in page
+    assert "store og små bogstaver" not in page
 
 
 async def test_the_welcome_page_switches_to_english(portal: TestClient) -> None:
@@ -115,3 +128,11 @@ def test_ratios_are_rounded_down_so_a_fail_never_looks_like_a_pass() -> None:
     assert ratio_text(4.4999, "da") == "4,49"
     assert ratio_text(4.4999, "en") == "4.49"
     assert ratio_text(7.0, "da") == "7,00"
+
+
+async def test_the_logo_element_shows_above_its_sign_in_form_is_served(
+    portal: TestClient,
+) -> None:
+    response = await portal.get("/static/connec-logo.svg")
+    assert response.status == 200 and response.content_type == "image/svg+xml"
+    assert "connec" in await response.text()

@@ -71,7 +71,10 @@ async def test_a_citizen_is_enrolled_and_can_sign_in_with_the_letters_password(
     assert password and re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", password)
     assert karen.matrix_id.removeprefix("@").split(":")[0] in letter
     assert "<svg" in letter and 'class="qr"' in letter  # the QR code
-    assert "gendannelsesnøgle" in letter and "Her opbevares gendannelsesnøglen" in letter
+    assert "Giv aldrig din adgangskode til nogen — heller ikke til os." in letter
+    assert "»Log ind manuelt«" in letter and "»Hent gendannelsesnøgle«" in letter
+    # The server's name, as Element X asks for it; never its URL to type on a phone.
+    assert ">connec.test<" in letter and synapse.settings.synapse.client_url not in letter
     assert "Cache-Control" in (await portal_on_synapse.get("/borgere")).headers
 
     # The password works, and is shown only once.
@@ -216,9 +219,18 @@ async def test_a_new_first_password_replaces_the_old_one(
     karen = await person_by_id(database, person_id)
     assert karen is not None and first
 
-    token = await token_for(portal_on_synapse, letter_url)
+    # One click asks first, and changes nothing.
+    question_url = f"/borgere/{person_id}/ny-adgangskode"
+    assert f'href="{question_url}"' in await (await portal_on_synapse.get(letter_url)).text()
+    token = await token_for(portal_on_synapse, question_url)
+    unasked = await portal_on_synapse.post(
+        question_url, data={"csrf_token": token}, allow_redirects=False
+    )
+    assert unasked.status == 400 and "Vil du lave en ny første adgangskode" in await unasked.text()
+    assert not await audit_actions(database, action="first_password_renewed", person_id=person_id)
+
     renewed = await portal_on_synapse.post(
-        f"/borgere/{person_id}/ny-adgangskode", data={"csrf_token": token}, allow_redirects=False
+        question_url, data={"csrf_token": token, "confirm": "yes"}, allow_redirects=False
     )
     assert renewed.headers["Location"] == letter_url
     second = password_on(await (await portal_on_synapse.get(letter_url)).text())
@@ -257,8 +269,11 @@ async def test_a_frontline_worker_sees_only_their_own_municipalitys_citizens(
         refused = await other.get(letter_url)
         assert refused.status == 403 and "Denne side er ikke til dig" in await refused.text()
         token = await token_for(other, "/borgere")
-        renew = await other.post(f"/borgere/{person_id}/ny-adgangskode", data={"csrf_token": token})
+        renew = await other.post(
+            f"/borgere/{person_id}/ny-adgangskode", data={"csrf_token": token, "confirm": "yes"}
+        )
         assert renew.status == 403
+        assert (await other.get(f"/borgere/{person_id}/ny-adgangskode")).status == 403
         assert not await audit_actions(
             database, action="first_password_renewed", person_id=person_id
         )
@@ -311,6 +326,9 @@ async def test_the_sign_in_help_behind_the_qr_code_fills_in_the_user_name(
     portal_on_synapse: TestClient, synapse: SynapseHarness
 ) -> None:
     page = await (await portal_on_synapse.get("/kom-i-gang?bruger=karen.hansen")).text()
-    assert "karen.hansen" in page and synapse.settings.synapse.client_url in page
+    assert "karen.hansen" in page and ">connec.test<" in page
+    # Element X opens with the server filled in; the link carries no user name.
+    assert 'href="https://mobile.element.io/element/?account_provider=connec.test"' in page
+    assert synapse.settings.synapse.client_url not in page
     odd = await (await portal_on_synapse.get("/kom-i-gang?bruger=<script>")).text()
     assert "<script>" not in odd and "Skriv brugernavnet fra dit velkomstbrev" in odd

@@ -50,7 +50,7 @@ async def with_a_life_in_connec(
     at = now()
     async with database.session() as session:
         session.add(
-            Proposal(a_id=karen.person_id, b_id=friend.person_id, score=2.0, state="accepted")
+            Proposal(a_id=karen.person_id, b_id=friend.person_id, score=2.5, state="accepted")
         )
         match = Match(a_id=karen.person_id, b_id=friend.person_id, state="introduced")
         session.add(match)
@@ -154,6 +154,44 @@ async def test_a_citizen_sees_and_downloads_what_connec_holds_about_them(
     assert data["concerns_raised"][0]["text"] == "Karen er bekymret."
     assert data["history"][0]["action"] == "citizen_enrolled"
     assert "Vera" not in json.dumps(data)  # the other person's profile is theirs, not Karen's
+
+
+async def test_a_citizen_reads_their_data_in_danish_on_a_page_to_print(
+    portal_on_synapse: TestClient, database: Database, member
+) -> None:
+    karen = await member(
+        "karen",
+        "citizen",
+        "Aarhus",
+        display_name="Karen Læser",
+        interest_keys=["jazz"],
+        contact_modes=["video"],
+        availability=["tue-am"],
+        languages=["da"],
+    )
+    friend = await member("vera", "volunteer")
+    await with_a_life_in_connec(database, karen, friend)
+    await signed_in(portal_on_synapse, karen)
+    my_data = await (await portal_on_synapse.get("/mine-data")).text()
+    assert 'href="/mine-data/oversigt"' in my_data and 'href="/mine-data/download"' in my_data
+    # The user name as the welcome letter shows it, the server beside it.
+    assert f'<dd class="code">{karen.localpart}</dd>' in my_data
+    assert '<dd class="code">connec.test</dd>' in my_data
+
+    response = await portal_on_synapse.get("/mine-data/oversigt")
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+    page = await response.text()
+    assert "Karen Læser" in page and f'<dd class="code">{karen.localpart}</dd>' in page
+    assert "Videoopkald" in page and "Tirsdag, formiddag" in page
+    assert "I sagde begge ja" in page and "Dit svar: ikke svaret" in page
+    assert "beregning: 2,5." in page  # a Danish decimal comma, not 2.5
+    assert "Aftalt" in page and "Karen er bekymret." in page
+    assert "mangler selskab 2, føler dig udenfor 1" in page
+    assert "Du blev tilmeldt" in page
+    # connec's own codes never show: only words.
+    for code in ("citizen_enrolled", "interest_keys", "introduced", "confirmed", "2.5"):
+        assert code not in page
+    assert "Udskriv, eller gem som PDF" in page and "/static/print.js" in page
 
 
 async def erase_herself(portal: TestClient) -> None:

@@ -146,27 +146,45 @@ async def test_a_volunteer_signs_up_on_a_phone_and_a_coordinator_approves_them(
         )
         assert overflow <= 0, "the sign-up form scrolls sideways on a phone"
 
+        assert await page.locator("nav .step-indicator li[aria-current=step]").count() == 1
+
+        # Step 1, with a mistake: it is named, marked, and the focus goes to it.
         await page.fill("#field-name", "Vibeke Browser")
         await page.fill("#field-email", "vibeke@example.dk")
         await page.fill("#field-birth_day", "3")
         await page.fill("#field-birth_month", "4")
         await page.fill("#field-birth_year", "2015")  # too young
         await page.select_option("#field-municipality", "Læsø")
-        await page.click("#group-musik summary")
-        await page.check("#field-interests-jazz")
-        await page.check("#field-contact_modes-chat")
-        await page.check("#field-availability-tue-eve")
-        await page.fill("#field-motivation", "Jeg elsker jazz og gode samtaler.")
-        await page.check("#field-consent-yes")
-        await page.click("form.long-form button[type=submit]")
+        await page.click("text=Næste")
         error = page.locator("#birth_date-error")
         assert "18 år eller ældre" in (await error.text_content() or "")
+        assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
+        marked = await page.evaluate(
+            "getComputedStyle(document.getElementById('field-birth_date')).borderLeftWidth"
+        )
+        assert marked == "6px", "the field with the mistake is not marked"
         assert await page.input_value("#field-name") == "Vibeke Browser"  # answers kept
-        assert await page.is_checked("#field-interests-jazz")
         await check_page(page, "portal-volunteer-sign-up-errors-phone")
-
         await page.fill("#field-birth_year", "1985")
-        await page.click("form.long-form button[type=submit]")
+        await page.click("text=Næste")
+
+        # Step 2, then back to step 1 and forward again: nothing is lost.
+        await page.click("#group-musik summary")
+        await page.check("#field-interests-jazz")
+        await page.click("form.long-form button[value=back]")
+        assert await page.input_value("#field-birth_year") == "1985"
+        await page.click("text=Næste")
+        assert await page.is_checked("#field-interests-jazz")
+        await page.click("text=Næste")
+
+        # Steps 3 and 4, and send.
+        await page.check("#field-contact_modes-chat")
+        await page.check("#field-availability-tue-eve")
+        await page.click("text=Næste")
+        await page.fill("#field-motivation", "Jeg elsker jazz og gode samtaler.")
+        await page.check("#field-consent-yes")
+        await check_page(page, "portal-volunteer-sign-up-last-step-phone")
+        await page.click("text=Send min tilmelding")
         await page.wait_for_url(base + "/frivillig/tak")
         await check_page(page, "portal-volunteer-thanks-phone")
     finally:
@@ -242,21 +260,30 @@ async def test_the_sign_up_and_enrolment_forms_work_by_keyboard_alone(
         await page.keyboard.type(value)
     await tab_to(page, "#field-municipality")
     await page.keyboard.type("Odense")  # a select answers to typed letters
+    typed = [await page.input_value(f"#field-birth_{f}") for f in ("day", "month", "year")]
+    assert typed == ["1", "2", "1970"]
+    await tab_to(page, "#field-name")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")  # Enter goes on to the next step, never back
     await tab_to(page, "#group-musik summary")
     await page.keyboard.press("Enter")  # opens the group
     await tab_to(page, "#field-interests-jazz")
     await page.keyboard.press("Space")
+    await tab_to(page, "form.long-form button[value=next]")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     await tab_to(page, "#field-contact_modes-voice")
     await page.keyboard.press("Space")
     await tab_to(page, "#field-availability-wed-pm")
     await page.keyboard.press("Space")
+    await tab_to(page, "form.long-form button[value=next]")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     await tab_to(page, "#field-motivation")
     await page.keyboard.type("Jeg har tid og lyst.")
     await tab_to(page, "#field-consent-yes")
     await page.keyboard.press("Space")
-    await tab_to(page, "form.long-form button[type=submit]")
-    typed = [await page.input_value(f"#field-birth_{f}") for f in ("day", "month", "year")]
-    assert typed == ["1", "2", "1970"]
+    await tab_to(page, "form.long-form button[value=send]")
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert page.url == base + "/frivillig/tak", await page.inner_text(".error-summary")
@@ -295,3 +322,14 @@ async def test_every_other_page_is_accessible_in_danish_and_english(
     await page.goto(base + "/koordinator")
     assert await page.locator("h1").text_content() in ("This page is not for you",)
     await check_page(page, "portal-forbidden-en")
+
+
+@pytest.mark.browser
+async def test_the_password_can_be_shown_while_signing_in(page, live_portal: str) -> None:
+    await page.goto(live_portal + "/log-ind")
+    await page.fill("#field-password", "hemmelig-kode")
+    assert await page.get_attribute("#field-password", "type") == "password"
+    await page.check("text=Vis adgangskode")
+    assert await page.get_attribute("#field-password", "type") == "text"
+    await page.uncheck("text=Vis adgangskode")
+    assert await page.get_attribute("#field-password", "type") == "password"

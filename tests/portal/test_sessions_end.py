@@ -135,7 +135,9 @@ async def test_a_new_first_password_signs_the_citizen_out_everywhere(
 
     token = await token_for(worker, letter_url)
     renewed = await worker.post(
-        f"/borgere/{person_id}/ny-adgangskode", data={"csrf_token": token}, allow_redirects=False
+        f"/borgere/{person_id}/ny-adgangskode",
+        data={"csrf_token": token, "confirm": "yes"},
+        allow_redirects=False,
     )
     assert renewed.status == 303
 

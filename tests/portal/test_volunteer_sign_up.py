@@ -56,16 +56,78 @@ async def post_sign_up(client: TestClient, values: dict, token: str | None = "fe
     return await client.post("/frivillig", data=data, allow_redirects=False)
 
 
-async def test_the_form_offers_the_matchmakers_interests_and_a_week_of_times(
+async def post_step(client: TestClient, values: dict, step: int, go: str = "next"):
+    """Press a step's button ("next", "back" or "send") with ``values`` in the form."""
+    token = await token_for(client, "/frivillig")
+    data = [*form(values), ("step", str(step)), ("go", go), ("csrf_token", token)]
+    return await client.post("/frivillig", data=data, allow_redirects=False)
+
+
+def step_shown(page: str) -> int:
+    match = re.search(r'name="step" value="(\d)"', page)
+    assert match, "the page shows no step of the sign-up"
+    return int(match.group(1))
+
+
+def carried(page: str, name: str) -> list[str]:
+    """The values a page carries in hidden fields for another step."""
+    return re.findall(rf'<input type="hidden" name="{name}" value="([^"]*)">', page)
+
+
+async def test_four_steps_offer_the_matchmakers_interests_and_a_week_of_times(
     portal: TestClient,
 ) -> None:
-    page = await (await portal.get("/frivillig")).text()
-    boxes = re.findall(r'name="interests" value="([^"]+)"', page)
+    first = await (await portal.get("/frivillig")).text()
+    assert step_shown(first) == 1 and 'aria-current="step"' in first
+    assert "omkring ti minutter, i fire korte trin" in first  # the size of the task, up front
+    assert 'name="interests"' not in first  # one step at a time
+
+    values = volunteer_form()
+    second = await (await post_step(portal, values, 1)).text()
+    assert step_shown(second) == 2 and "Trin 2 af 4" in second
+    boxes = re.findall(
+        r'type="checkbox" id="field-interests-[^"]+" name="interests" value="([^"]+)"', second
+    )
     assert boxes == [interest.key for interest in all_interests()]
-    slots = re.findall(r'name="availability" value="([^"]+)"', page)
+    third = await (await post_step(portal, values, 2)).text()
+    slots = re.findall(r'type="checkbox" id="[^"]+" name="availability" value="([^"]+)"', third)
     assert len(slots) == 21 and slots[0] == "mon-am" and slots[-1] == "sun-eve"
-    assert 'name="capacity" value="3"' in page and 'name="consent"' in page
-    assert "frivillig.example" in page  # the trusted servers are named at the Matrix ID
+    assert 'name="capacity" value="3"' in third
+    fourth = await (await post_step(portal, values, 3)).text()
+    assert 'name="consent"' in fourth and "Send min tilmelding" in fourth
+    assert "frivillig.example" in fourth  # the trusted servers are named at the Matrix ID
+
+    sent = await post_step(portal, values, 4, go="send")
+    assert sent.status == 303 and sent.headers["Location"] == "/frivillig/tak"
+    [anna] = await person_named(database_of(portal), "Anna Jensen")
+    assert sorted(anna.interest_keys) == ["gardening", "jazz"]
+    assert anna.availability == ["tue-am", "thu-pm"]
+
+
+async def test_next_checks_only_its_own_step_and_back_keeps_every_answer(
+    portal: TestClient,
+) -> None:
+    # Step 1 with a mistake: only step 1's mistake, and the later answers ride along.
+    response = await post_step(portal, volunteer_form(email="anna-at-example"), 1)
+    assert response.status == 400
+    page = await response.text()
+    assert step_shown(page) == 1 and fields_in_error(page) == {"email"}
+    assert carried(page, "interests") == ["jazz", "gardening"]
+    assert carried(page, "motivation") == ["Jeg kan godt lide at snakke med ældre mennesker."]
+    assert "autofocus" in page.split('class="error-summary"', 1)[1].split(">", 1)[0]
+
+    # Step 3 with nothing ticked yet says so only when "Next" is pressed there.
+    on_two = await post_step(portal, volunteer_form(availability=None), 2)
+    assert on_two.status == 200 and step_shown(await on_two.text()) == 3
+    on_three = await post_step(portal, volunteer_form(availability=None), 3)
+    assert on_three.status == 400 and fields_in_error(await on_three.text()) == {"availability"}
+
+    # Back checks nothing and keeps what was typed on the step left behind.
+    back = await post_step(portal, volunteer_form(motivation="", consent=None), 4, go="back")
+    page = await back.text()
+    assert back.status == 200 and step_shown(page) == 3 and not fields_in_error(page)
+    assert carried(page, "name") == ["Anna Jensen"] and carried(page, "motivation") == [""]
+    assert not await person_named(database_of(portal), "Anna Jensen")
 
 
 async def test_a_sign_up_becomes_a_pending_volunteer_with_a_reserved_user_name(
@@ -116,7 +178,7 @@ async def test_someone_under_18_is_told_so_clearly_and_nothing_is_stored(
     assert not await person_named(database_of(portal), "Ung Person")
 
 
-async def test_bad_input_is_explained_next_to_each_field_and_the_answers_are_kept(
+async def test_bad_input_is_explained_next_to_each_field_step_by_step_and_kept(
     portal: TestClient,
 ) -> None:
     values = volunteer_form(
@@ -129,24 +191,32 @@ async def test_bad_input_is_explained_next_to_each_field_and_the_answers_are_kep
         interests=["jazz", "no-such-interest"],
         matrix_id="@anna:elsewhere.example",
     )
-    response = await post_sign_up(portal, values)
-    assert response.status == 400
-    page = await response.text()
-    assert fields_in_error(page) == {
-        "email",
-        "phone",
-        "postcode",
-        "availability",
-        "consent",
-        "capacity",
-        "interests",
-        "matrix_id",
-    }
-    assert 'value="anna-at-example"' in page and 'value="Anna Jensen"' in page
-    assert re.search(r'value="jazz" checked', page)  # ticked boxes stay ticked
-    assert "Kim Larsen, min kolonihave" in page
-    assert 'href="#field-email"' in page  # the summary links to the field
-    assert not await person_named(database_of(portal), "Anna Jensen")
+    # Sent all at once, each step with mistakes comes back in turn, with only its own.
+    expected = [
+        (
+            1,
+            {"email", "phone", "postcode"},
+            dict(email="anna@example.dk", phone="20 30 40 50", postcode="8000"),
+        ),
+        (2, {"interests"}, dict(interests=["jazz"])),
+        (3, {"availability", "capacity"}, dict(availability=["tue-am"], capacity="2")),
+        (4, {"consent", "matrix_id"}, dict(consent="yes", matrix_id=None)),
+    ]
+    for step, fields, fixes in expected:
+        response = await post_step(portal, values, 4, go="send")
+        assert response.status == 400
+        page = await response.text()
+        assert step_shown(page) == step and fields_in_error(page) == fields
+        if step == 1:
+            assert 'value="anna-at-example"' in page and 'value="Anna Jensen"' in page
+            assert 'href="#field-email"' in page  # the summary links to the field
+        if step == 2:
+            assert re.search(r'value="jazz" checked', page)  # ticked boxes stay ticked
+            assert "Kim Larsen, min kolonihave" in page
+        assert not await person_named(database_of(portal), "Anna Jensen")
+        values = {**values, **fixes}
+        values = {name: value for name, value in values.items() if value is not None}
+    assert (await post_step(portal, values, 4, go="send")).status == 303
 
 
 async def test_an_own_matrix_id_must_be_on_a_trusted_server(portal: TestClient) -> None:
@@ -193,7 +263,9 @@ async def test_a_sign_up_without_a_valid_form_token_is_refused_and_nothing_is_st
 async def test_the_form_speaks_english_on_request(portal: TestClient) -> None:
     await portal.get("/sprog/en?next=/frivillig")
     page = await (await portal.get("/frivillig")).text()
-    assert "Become an online visiting friend" in page and "Gardening" in page
+    assert "Become an online visiting friend" in page and "Step 1 of 4: About you" in page
+    interests = await (await post_step(portal, volunteer_form(), 1)).text()
+    assert "Gardening" in interests and "Next" in interests and "Back" in interests
     response = await post_sign_up(portal, volunteer_form(consent=None))
     assert "Tick the box to agree" in await response.text()
 
