@@ -44,14 +44,12 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from babel import Locale
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -59,15 +57,8 @@ from sqlalchemy import select
 from connec.db import Database
 from connec.interests import interest_by_name
 from connec.models import AuditEntry, Person
-from connec.people import (
-    CONTACT_MODES,
-    GENDERS,
-    MATCHABLE_ROLES,
-    MAX_CAPACITY,
-    MIN_CAPACITY,
-    SLOTS,
-    VOLUNTEER_MIN_AGE,
-)
+from connec.people import GENDERS, MATCHABLE_ROLES, MAX_CAPACITY, MIN_CAPACITY
+from connec.profile import ProfileProblem, check
 from connec.secrets import write_private
 from connec.settings import Settings
 
@@ -94,14 +85,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """How a cell starts that a spreadsheet would run as a formula (OWASP: CSV injection)."""
 TEXT_MARK = "'"
 LIST_SEPARATOR = ";"
-OLDEST = 110
-MAX_NAME = 128
-MAX_MUNICIPALITY = 64
 ACTOR = "connec people import"
 
 # Lower-case localparts as Synapse registers them; a server name with an optional port.
 _MATRIX_ID = re.compile(r"@(?P<local>[a-z0-9._=\-/+]+):(?P<server>[A-Za-z0-9.\-]+(?::\d{1,5})?)")
-_POSTCODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z \-]{0,7}")
 
 
 @dataclass(frozen=True)
@@ -181,13 +168,6 @@ class ImportReport:
 # Checking one row ----------------------------------------------------------------------------
 
 
-@cache
-def language_codes() -> frozenset[str]:
-    """Every ISO 639-1 code connec accepts."""
-    codes = (str(code) for code in Locale("en").languages)
-    return frozenset(code for code in codes if re.fullmatch(r"[a-z]{2}", code))
-
-
 def matrix_id_problem(
     matrix_id: str, own_server: str, allowed_servers: Collection[str]
 ) -> str | None:
@@ -227,17 +207,39 @@ def _items(value: str) -> list[str]:
     return [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
 
 
-def _check_list(
-    column: str, value: str, allowed: Sequence[str], problems: list[str], *, example: str
-) -> list[str]:
-    chosen: list[str] = []
-    for item in _items(value):
-        if item.lower() in allowed:
-            if item.lower() not in chosen:
-                chosen.append(item.lower())
-        else:
-            problems.append(f"{column}: {item!r} is not one of {example}")
-    return chosen
+_EXAMPLES = {
+    "role": "citizen, volunteer or peer",
+    "gender": ", ".join(GENDERS) + " (or empty)",
+    "languages": "the ISO 639-1 codes (da, en, ar, ...)",
+    "contact_modes": "chat, voice, video",
+    "availability": "the slots mon-am ... sun-eve (am, pm, eve)",
+}
+_COLUMN = {"interest_keys": "interests", "interest_words": "interests"}
+
+
+def _reason(problem: ProfileProblem, values: Mapping[str, Any]) -> str:
+    """A problem the profile found, in the words of a line of the file."""
+    column = _COLUMN.get(problem.field, problem.field)
+    value = problem.values.get("value", values.get(problem.field))
+    match problem.code:
+        case "choice" | "language":
+            return f"{column} {value!r} is not one of {_EXAMPLES[column]}"
+        case "name_empty":
+            return f"{column} {value!r} has no letters"
+        case "too_long":
+            return f"{column} is longer than {problem.values['most']} characters"
+        case "too_young":
+            return f"birth_year {value}: people must be {problem.values['min_age']} or older"
+        case "year":
+            return f"birth_year {value} is not a year of birth"
+        case "postcode":
+            return f"postcode {value!r} is not a postcode like 8000"
+        case "capacity":
+            low, high = problem.values["low"], problem.values["high"]
+            return f"capacity {str(value)!r} is not a number from {low} to {high}"
+        case "capacity_role":
+            return "capacity is only for volunteers; leave it empty for others"
+    return f"{column}: {problem.code}"
 
 
 def parse_row(
@@ -251,6 +253,7 @@ def parse_row(
 ) -> tuple[PersonRow | None, list[str], list[str]]:
     """One row of the file: the person it describes, its problems and its notes (pure).
 
+    The row's text is read here; its values are judged by :class:`connec.profile.Profile`.
     ``reserved``: Matrix IDs that are connec's own accounts, with what each is.
     """
     problems: list[str] = []
@@ -265,9 +268,6 @@ def parse_row(
     def get(column: str) -> str:
         return from_text((values.get(column) or "").strip()).strip()
 
-    role = get("role").lower()
-    if role not in MATCHABLE_ROLES:
-        problems.append(f"role {get('role')!r} is not citizen, volunteer or peer")
     matrix_id = get("matrix_id")
     if not matrix_id:
         problems.append("matrix_id is empty")
@@ -275,66 +275,50 @@ def parse_row(
         problems.append(reason)
     elif matrix_id in (reserved or {}):
         problems.append(f"{matrix_id} is {(reserved or {})[matrix_id]}, not a person")
-    display_name = re.sub(r"\s+", " ", get("display_name"))
-    if not display_name:
+    if not get("display_name"):
         problems.append("display_name is empty")
-    elif len(display_name) > MAX_NAME:
-        problems.append(f"display_name is longer than {MAX_NAME} characters")
 
-    birth_year: int | None = None
+    role = get("role").lower()
+    understood: dict[str, Any] = {
+        "role": role,
+        "display_name": get("display_name") or None,
+        "gender": get("gender").lower() or None,
+        "municipality": get("municipality") or None,
+        "postcode": get("postcode") or None,
+        "languages": [item.lower() for item in _items(get("languages"))],
+        "contact_modes": [item.lower() for item in _items(get("contact_modes"))],
+        "availability": [item.lower() for item in _items(get("availability"))],
+    }
     if get("birth_year"):
-        if not re.fullmatch(r"\d{4}", get("birth_year")):
-            problems.append(f"birth_year {get('birth_year')!r} is not a year like 1948")
+        if re.fullmatch(r"\d{4}", get("birth_year")):
+            understood["birth_year"] = int(get("birth_year"))
         else:
-            birth_year = int(get("birth_year"))
-            if birth_year > this_year - VOLUNTEER_MIN_AGE:
-                problems.append(
-                    f"birth_year {birth_year}: people must be {VOLUNTEER_MIN_AGE} or older"
-                )
-            elif birth_year < this_year - OLDEST:
-                problems.append(f"birth_year {birth_year} is too long ago")
-
-    gender = get("gender").lower() or None
-    if gender is not None and gender not in GENDERS:
-        problems.append(f"gender {get('gender')!r} is not one of {', '.join(GENDERS)} (or empty)")
-
-    municipality = get("municipality") or None
-    if municipality and len(municipality) > MAX_MUNICIPALITY:
-        problems.append(f"municipality is longer than {MAX_MUNICIPALITY} characters")
-    postcode = get("postcode") or None
-    if postcode and not _POSTCODE.fullmatch(postcode):
-        problems.append(f"postcode {postcode!r} is not a postcode like 8000")
-
-    languages = _check_list(
-        "languages",
-        get("languages"),
-        sorted(language_codes()),
-        problems,
-        example="the ISO 639-1 codes (da, en, ar, ...)",
-    )
+            problems.append(f"birth_year {get('birth_year')!r} is not a year like 1948")
+    capacity = get("capacity") or str(MIN_CAPACITY)
+    if capacity.isdigit() and len(capacity) <= 2:
+        understood["capacity"] = int(capacity)
+    else:
+        problems.append(
+            f"capacity {capacity!r} is not a number from {MIN_CAPACITY} to {MAX_CAPACITY}"
+        )
 
     keys: list[str] = []
     words: list[str] = []
     for item in _items(get("interests")):
         found = interest_by_name(item)
         if found is not None:
-            if found.key not in keys:
-                keys.append(found.key)
+            keys.append(found.key)
         elif item not in words:
             words.append(item)
             notes.append(f"interest {item!r} is not in the list; kept in the person's own words")
+    understood |= {"interest_keys": keys, "interest_words": words}
 
-    contact_modes = _check_list(
-        "contact_modes", get("contact_modes"), CONTACT_MODES, problems, example="chat, voice, video"
-    )
-    slots = _check_list(
-        "availability",
-        get("availability"),
-        SLOTS,
-        problems,
-        example="the slots mon-am ... sun-eve (am, pm, eve)",
-    )
-    availability = [slot for slot in SLOTS if slot in slots]
+    profile, found_problems = check(understood, this_year=this_year)
+    problems += [
+        _reason(problem, understood)
+        for problem in found_problems
+        if not (problem.field == "display_name" and not get("display_name"))
+    ]
 
     approval = get("approval").lower() or "approved"
     if approval not in APPROVALS:
@@ -342,39 +326,23 @@ def parse_row(
     elif approval != "approved" and role != "volunteer":
         problems.append("approval is only for volunteers; leave it empty for others")
 
-    capacity = MIN_CAPACITY
-    if get("capacity"):
-        if (
-            not get("capacity").isdigit()
-            or len(get("capacity")) > 2
-            or not (MIN_CAPACITY <= int(get("capacity")) <= MAX_CAPACITY)
-        ):
-            problems.append(
-                f"capacity {get('capacity')!r} is not a number from {MIN_CAPACITY} to "
-                f"{MAX_CAPACITY}"
-            )
-        elif role != "volunteer" and int(get("capacity")) != 1:
-            problems.append("capacity is only for volunteers; leave it empty for others")
-        else:
-            capacity = int(get("capacity"))
-
-    if problems:
+    if problems or profile is None:
         return None, problems, notes
     row = PersonRow(
         line=line,
         role=role,
         matrix_id=matrix_id,
-        display_name=display_name,
-        birth_year=birth_year,
-        gender=gender,
-        municipality=municipality,
-        postcode=postcode,
-        languages=languages,
-        interest_keys=keys,
-        interest_words=words,
-        contact_modes=contact_modes,
-        availability=availability,
-        capacity=capacity,
+        display_name=profile.display_name or "",
+        birth_year=profile.birth_year,
+        gender=profile.gender,
+        municipality=profile.municipality,
+        postcode=profile.postcode,
+        languages=profile.languages,
+        interest_keys=profile.interest_keys,
+        interest_words=profile.interest_words,
+        contact_modes=profile.contact_modes,
+        availability=profile.availability,
+        capacity=profile.capacity or MIN_CAPACITY,
         approval=approval,
     )
     return row, [], notes

@@ -14,16 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from connec.interests import taxonomy
 from connec.municipalities import MUNICIPALITIES
-from connec.people import (
-    CONTACT_MODES,
-    GENDERS,
-    MAX_CAPACITY,
-    MIN_CAPACITY,
-    SLOTS,
-    VOLUNTEER_MIN_AGE,
-)
+from connec.people import MIN_CAPACITY, VOLUNTEER_MIN_AGE
+from connec.profile import OLDEST, Profile, check
 from portal.i18n import N_
 
 T = TypeVar("T")
@@ -36,14 +29,12 @@ LANGUAGE_CHOICES = ("da", "en", "de", "sv", "nb", "pl", "uk", "ar", "tr", "fr", 
 ABROAD = "abroad"
 """The municipality choice of a volunteer who lives outside Denmark."""
 
-OLDEST_AGE = 110
-NAME_MAX, EMAIL_MAX, TEXT_MAX, WORDS_MAX, REASON_MAX = 128, 255, 2000, 500, 1000
+NAME_MAX, EMAIL_MAX, TEXT_MAX, REASON_MAX = 128, 255, 2000, 1000
 USER_ID_MAX = 255
 """Matrix user IDs are at most 255 bytes; a longer name is never counted as a try."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^[0-9 +()\-]+$")
-_POSTCODE = re.compile(r"^[0-9]{4}$")
 _MATRIX_ID = re.compile(r"^@([a-z0-9._=\-/+]+):([A-Za-z0-9.\-]+(?::[0-9]{1,5})?)$")
 _WORD_SEPARATORS = re.compile(r"[,;\n\r]+")
 _DATE_PARTS = re.compile(r"^\s*(\d{1,2})\s*[-./ ]\s*(\d{1,2})\s*[-./ ]\s*(\d{4})\s*$")
@@ -135,54 +126,54 @@ def many(data: FormData, name: str) -> list[str]:
     return seen
 
 
-def _name(data: FormData, errors: dict[str, str], message: str) -> str:
-    name = " ".join(one(data, "name").split())
-    if not name or not any(ch.isalpha() for ch in name):
-        errors["name"] = message
-    elif len(name) > NAME_MAX:
-        errors["name"] = N_("The name is too long: at most 128 characters.")
-    return name
-
-
-def _choices(
-    data: FormData, name: str, allowed: Sequence[str], errors: dict[str, str], empty: str
-) -> list[str]:
+def _required(data: FormData, name: str, errors: dict[str, str], empty: str) -> list[str]:
+    """Every value of a field the person must fill in; ``empty`` says so if they did not."""
     chosen = many(data, name)
-    if any(value not in allowed for value in chosen):
-        errors[name] = N_("Choose from the list.")
-    elif not chosen:
+    if not chosen:
         errors[name] = empty
-    # Keep the order of the list, not the order the browser sent.
-    return [value for value in allowed if value in chosen]
+    return chosen
 
 
-def _interests(data: FormData, errors: dict[str, str], empty: str) -> tuple[list[str], list[str]]:
-    known = taxonomy().interests
-    keys = many(data, "interests")
-    words_text = one(data, "interest_words")
-    words = [w.strip() for w in _WORD_SEPARATORS.split(words_text) if w.strip()]
-    if any(key not in known for key in keys):
-        errors["interests"] = N_("Choose from the list.")
-    elif len(words_text) > WORDS_MAX:
-        errors["interest_words"] = N_("Please keep your own words under 500 characters.")
-    elif not keys and not words:
-        errors["interests"] = empty
-    chosen = set(keys)
-    return [key for key in known if key in chosen], words
+def _interest_words(data: FormData) -> list[str]:
+    return [w.strip() for w in _WORD_SEPARATORS.split(one(data, "interest_words")) if w.strip()]
 
 
-def _postcode(data: FormData, errors: dict[str, str]) -> str | None:
-    postcode = one(data, "postcode").replace(" ", "")
-    if postcode and not _POSTCODE.match(postcode):
-        errors["postcode"] = N_("A Danish postcode has four digits, for example 8000.")
-    return postcode or None
+_FIELD = {"display_name": "name", "interest_keys": "interests"}
+"""The form's name of a profile field, where the two differ."""
+_SAYS = {
+    "choice": N_("Choose from the list."),
+    "language": N_("Choose from the list."),
+    "postcode": N_("A Danish postcode has four digits, for example 8000."),
+    "capacity": N_("Choose 1, 2 or 3."),
+    "age_bounds": N_("Write an age from 18 to 110, or leave the field empty."),
+    "age_order": N_("The highest age must not be lower than the lowest age."),
+    "too_long": N_("This text is too long."),
+    "too_long name": N_("The name is too long: at most 128 characters."),
+    "too_long interest_words": N_("Please keep your own words under 500 characters."),
+}
+"""What a field says of a problem the profile found, by code (and "code field" where the
+field has words of its own)."""
 
 
-def _gender(data: FormData, name: str, errors: dict[str, str]) -> str | None:
-    value = one(data, name)
-    if value and value not in GENDERS:
-        errors[name] = N_("Choose from the list.")
-    return value or None
+def _judged(
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    this_year: int,
+    says: Mapping[str, str],
+    fields: Mapping[str, str] | None = None,
+) -> Profile | None:
+    """The profile a form describes, judged by :class:`connec.profile.Profile`; each problem
+    goes beside its field (unless the field already has one), in the words of ``says`` or
+    :data:`_SAYS`. ``fields``: form names of profile fields, beyond :data:`_FIELD`."""
+    profile, problems = check(values, this_year=this_year)
+    names = {**_FIELD, **(fields or {})}
+    for problem in problems:
+        name = names.get(problem.field, problem.field)
+        words = {**_SAYS, **says}
+        message = words.get(f"{problem.code} {name}") or words[problem.code]
+        errors.setdefault(name, message)
+    return profile
 
 
 def _text(
@@ -252,7 +243,9 @@ def check_volunteer(
     """Check a volunteer's sign-up. Only 18-year-olds and older may sign up."""
     errors: dict[str, str] = {}
     form = _echo(data)
-    name = _name(data, errors, N_("Write your name."))
+    name = one(data, "name")
+    if not name:
+        errors["name"] = N_("Write your name.")
 
     email = one(data, "email")
     if not email:
@@ -264,46 +257,61 @@ def check_volunteer(
     if phone and (not _PHONE.match(phone) or not 8 <= sum(ch.isdigit() for ch in phone) <= 15):
         errors["phone"] = N_("Write a phone number with 8 to 15 digits, for example 20 30 40 50.")
 
+    # The date is checked to the day here; the profile judges the year like every door.
     born = birth_date(data)
     if isinstance(born, str):
         errors["birth_date"] = born
-    elif born > today or age_on(born, today) > OLDEST_AGE:
+    elif born > today or age_on(born, today) > OLDEST:
         errors["birth_date"] = N_("Check the year of your date of birth.")
     elif age_on(born, today) < VOLUNTEER_MIN_AGE:
-        errors["birth_date"] = N_(
-            "You must be 18 or older to become an online visiting friend. You are welcome to sign up when you turn 18."
-        )
+        errors["birth_date"] = _TOO_YOUNG_VOLUNTEER
 
     municipality = one(data, "municipality")
     if not municipality:
         errors["municipality"] = N_("Choose your municipality, or that you live outside Denmark.")
     elif municipality != ABROAD and municipality not in MUNICIPALITIES:
         errors["municipality"] = N_("Choose from the list.")
-    postcode = _postcode(data, errors)
-    gender = _gender(data, "gender", errors)
-    languages = _choices(
-        data, "languages", LANGUAGE_CHOICES, errors, N_("Choose at least one language you speak.")
-    )
-    keys, words = _interests(
-        data, errors, N_("Choose at least one interest, or write your own in the field below.")
-    )
-    modes = _choices(
-        data,
-        "contact_modes",
-        CONTACT_MODES,
-        errors,
-        N_("Choose at least one way to keep in touch."),
-    )
-    slots = _choices(
-        data,
-        "availability",
-        SLOTS,
-        errors,
-        N_("Tick at least one time of the week when you could talk."),
-    )
+    words = _interest_words(data)
+    keys = many(data, "interests")
+    if not keys and not words:
+        errors["interests"] = N_(
+            "Choose at least one interest, or write your own in the field below."
+        )
     capacity = _int(one(data, "capacity") or str(MIN_CAPACITY))
-    if capacity is None or not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
-        errors["capacity"] = N_("Choose 1, 2 or 3.")
+    values = {
+        "role": "volunteer",
+        "display_name": name or None,
+        "birth_year": born.year if isinstance(born, date) else None,
+        "gender": one(data, "gender") or None,
+        "municipality": None if municipality == ABROAD else municipality or None,
+        "postcode": one(data, "postcode") or None,
+        "languages": _required(
+            data, "languages", errors, N_("Choose at least one language you speak.")
+        ),
+        "interest_keys": keys,
+        "interest_words": words,
+        "contact_modes": _required(
+            data, "contact_modes", errors, N_("Choose at least one way to keep in touch.")
+        ),
+        "availability": _required(
+            data,
+            "availability",
+            errors,
+            N_("Tick at least one time of the week when you could talk."),
+        ),
+        "capacity": capacity if capacity is not None else 0,
+    }
+    profile = _judged(
+        values,
+        errors,
+        this_year=today.year,
+        says={
+            "name_empty": N_("Write your name."),
+            "too_young": _TOO_YOUNG_VOLUNTEER,
+            "year": N_("Check the year of your date of birth."),
+        },
+        fields={"birth_year": "birth_date"},
+    )
     motivation = _text(
         data,
         "motivation",
@@ -324,25 +332,24 @@ def check_volunteer(
     if one(data, "consent") != "yes":
         errors["consent"] = N_("Tick the box to agree, so we may keep your answers.")
 
-    if errors:
+    if errors or profile is None:
         return Checked(form, errors)
-    assert isinstance(born, date) and capacity is not None
     return Checked(
         form,
         value=VolunteerSignUp(
-            display_name=name,
+            display_name=profile.display_name or name,
             email=email,
             phone=phone or None,
-            birth_year=born.year,
-            gender=gender,
-            municipality=None if municipality == ABROAD else municipality,
-            postcode=postcode,
-            languages=languages,
-            interest_keys=keys,
-            interest_words=words,
-            contact_modes=modes,
-            availability=slots,
-            capacity=capacity,
+            birth_year=profile.birth_year or 0,
+            gender=profile.gender,
+            municipality=profile.municipality,
+            postcode=profile.postcode,
+            languages=profile.languages,
+            interest_keys=profile.interest_keys,
+            interest_words=profile.interest_words,
+            contact_modes=profile.contact_modes,
+            availability=profile.availability,
+            capacity=profile.capacity or MIN_CAPACITY,
             motivation=motivation,
             organisation=organisation or None,
             matrix_id=matrix_id or None,
@@ -350,95 +357,107 @@ def check_volunteer(
     )
 
 
+_TOO_YOUNG_VOLUNTEER = N_(
+    "You must be 18 or older to become an online visiting friend. You are welcome to sign up when you turn 18."
+)
+
+
 def check_citizen(data: FormData, *, this_year: int) -> Checked[CitizenEnrolment]:
     """Check a citizen's enrolment, filled in by a frontline worker together with them."""
     errors: dict[str, str] = {}
     form = _echo(data)
-    name = _name(data, errors, N_("Write the citizen's name."))
+    name = one(data, "name")
+    if not name:
+        errors["name"] = N_("Write the citizen's name.")
 
     year_text = one(data, "birth_year")
     birth_year = _int(year_text) if len(year_text) == 4 else None
     if not year_text:
         errors["birth_year"] = N_("Write the citizen's year of birth, for example 1948.")
-    elif birth_year is None or not this_year - OLDEST_AGE <= birth_year <= this_year:
-        errors["birth_year"] = N_("Write the year of birth with four digits, for example 1948.")
-    elif this_year - birth_year < VOLUNTEER_MIN_AGE:
-        errors["birth_year"] = N_("The citizen must be 18 or older.")
+    elif birth_year is None:
+        errors["birth_year"] = _YEAR_DIGITS
 
-    gender = _gender(data, "gender", errors)
-    postcode = _postcode(data, errors)
     language = one(data, "language") or "da"
     if language not in ("da", "en"):
         errors["language"] = N_("Choose from the list.")
-    languages = _choices(
-        data, "languages", LANGUAGE_CHOICES, errors, N_("Choose at least one language.")
-    )
-    keys, words = _interests(
-        data, errors, N_("Choose at least one interest, or write the citizen's own words below.")
-    )
-    about = _text(data, "about", errors, limit=TEXT_MAX)
-    modes = _choices(
-        data,
-        "contact_modes",
-        CONTACT_MODES,
-        errors,
-        N_("Choose at least one way to keep in touch."),
-    )
-    slots = _choices(
-        data,
-        "availability",
-        SLOTS,
-        errors,
-        N_("Tick at least one time of the week when the citizen could talk."),
-    )
-    partner_gender = _gender(data, "partner_gender", errors)
-    ages: list[int | None] = []
-    for key in ("age_min", "age_max"):
-        text = one(data, key)
-        value = _int(text) if text else None
-        if text and (value is None or not VOLUNTEER_MIN_AGE <= value <= OLDEST_AGE):
+    words = _interest_words(data)
+    keys = many(data, "interests")
+    if not keys and not words:
+        errors["interests"] = N_(
+            "Choose at least one interest, or write the citizen's own words below."
+        )
+    ages = {key: one(data, key) for key in ("age_min", "age_max")}
+    for key, text in ages.items():
+        if text and _int(text) is None:
             errors[key] = N_("Write an age from 18 to 110, or leave the field empty.")
-        ages.append(value)
-    age_min, age_max = ages
-    if (
-        age_min is not None
-        and age_max is not None
-        and age_min > age_max
-        and "age_max" not in errors
-    ):
-        errors["age_max"] = N_("The highest age must not be lower than the lowest age.")
     distance = one(data, "distance") or "anywhere"
     if distance not in ("near", "anywhere"):
         errors["distance"] = N_("Choose from the list.")
-    if distance == "near" and not postcode and "postcode" not in errors:
+    values = {
+        "role": "citizen",
+        "display_name": name or None,
+        "birth_year": birth_year,
+        "gender": one(data, "gender") or None,
+        "postcode": one(data, "postcode") or None,
+        "languages": _required(data, "languages", errors, N_("Choose at least one language.")),
+        "interest_keys": keys,
+        "interest_words": words,
+        "about": one(data, "about"),
+        "contact_modes": _required(
+            data, "contact_modes", errors, N_("Choose at least one way to keep in touch.")
+        ),
+        "availability": _required(
+            data,
+            "availability",
+            errors,
+            N_("Tick at least one time of the week when the citizen could talk."),
+        ),
+        "partner_gender": one(data, "partner_gender") or None,
+        "age_min": _int(ages["age_min"]) if ages["age_min"] else None,
+        "age_max": _int(ages["age_max"]) if ages["age_max"] else None,
+        "near_me": distance == "near",
+    }
+    profile = _judged(
+        values,
+        errors,
+        this_year=this_year,
+        says={
+            "name_empty": N_("Write the citizen's name."),
+            "too_young": N_("The citizen must be 18 or older."),
+            "year": _YEAR_DIGITS,
+        },
+    )
+    if distance == "near" and not values["postcode"] and "postcode" not in errors:
         errors["postcode"] = N_("Write the citizen's postcode, so connec knows what is near.")
     if one(data, "consent") != "yes":
         errors["consent"] = N_("The citizen must agree before they can be enrolled.")
 
-    if errors:
+    if errors or profile is None:
         return Checked(form, errors)
-    assert birth_year is not None
     return Checked(
         form,
         value=CitizenEnrolment(
-            display_name=name,
-            birth_year=birth_year,
-            gender=gender,
-            postcode=postcode,
+            display_name=profile.display_name or name,
+            birth_year=profile.birth_year or 0,
+            gender=profile.gender,
+            postcode=profile.postcode,
             language=language,
-            languages=languages,
-            interest_keys=keys,
-            interest_words=words,
-            about=about,
-            contact_modes=modes,
-            availability=slots,
-            partner_gender=partner_gender,
-            age_min=age_min,
-            age_max=age_max,
-            near_me=distance == "near",
+            languages=profile.languages,
+            interest_keys=profile.interest_keys,
+            interest_words=profile.interest_words,
+            about=profile.about or "",
+            contact_modes=profile.contact_modes,
+            availability=profile.availability,
+            partner_gender=profile.partner_gender,
+            age_min=profile.age_min,
+            age_max=profile.age_max,
+            near_me=bool(profile.near_me),
             peer=one(data, "peer") == "yes",
         ),
     )
+
+
+_YEAR_DIGITS = N_("Write the year of birth with four digits, for example 1948.")
 
 
 def check_sign_in(data: FormData, *, server_name: str) -> Checked[SignIn]:

@@ -33,15 +33,11 @@ from connec.people import (
     MIN_CAPACITY,
     PARTS_OF_DAY,
     SLOTS,
-    VOLUNTEER_MIN_AGE,
 )
+from connec.profile import check
 from connec.spelling import Vocabulary, clear_distance
 
 DOMAIN = "matchmaker_intake"
-OLDEST = 110
-MAX_NAME = 64
-MAX_ABOUT = 500
-MAX_PLACE = 64
 
 ROLES = ("citizen", "volunteer", "peer")
 # The questions, in the order they are asked.
@@ -479,10 +475,6 @@ _NAME_PREFIX = re.compile(
 def _parse_name(text: str, context: _Context) -> dict[str, Any] | Problem:
     name = _NAME_PREFIX.sub("", text).strip(" .!\"'")
     name = re.sub(r"\s+", " ", name)
-    if not re.search(r"[^\W\d_]", name):
-        return Problem("name_empty")
-    if len(name) > MAX_NAME:
-        return Problem("too_long", {"most": MAX_NAME})
     if name == name.lower():
         # "karen hansen" is how people type on a phone, not how they sign.
         name = " ".join(word[:1].upper() + word[1:] for word in name.split(" "))
@@ -493,12 +485,7 @@ def _parse_birth_year(text: str, context: _Context) -> dict[str, Any] | Problem:
     found = re.search(r"\b(\d{4})\b", text)
     if found is None:
         return Problem("year")
-    year = int(found.group(1))
-    if year > context.today_year - VOLUNTEER_MIN_AGE and year <= context.today_year:
-        return Problem("too_young", {"min_age": VOLUNTEER_MIN_AGE})
-    if not context.today_year - OLDEST <= year <= context.today_year:
-        return Problem("year")
-    return {"birth_year": year}
+    return {"birth_year": int(found.group(1))}
 
 
 def _parse_gender(text: str, context: _Context) -> dict[str, Any] | Problem:
@@ -523,8 +510,6 @@ def _parse_place(text: str, context: _Context) -> dict[str, Any] | Problem:
         return Problem("postcode")
     rest = _PLACE_FILLER.sub(" ", re.sub(r"\b\d{4}\b", " ", text))
     rest = re.sub(r"\s+", " ", rest).strip(" ,.;:-")
-    if len(rest) > MAX_PLACE:
-        return Problem("too_long", {"most": MAX_PLACE})
     if postcode is None and not rest:
         return Problem("postcode")
     if postcode is None:
@@ -582,10 +567,7 @@ def _parse_interests(text: str, context: _Context) -> dict[str, Any] | Problem:
 def _parse_about(text: str, context: _Context) -> dict[str, Any] | Problem:
     if _whole(text) in SKIP_WORDS:
         return {"about": ""}
-    about = text.strip()
-    if len(about) > MAX_ABOUT:
-        return Problem("too_long", {"most": MAX_ABOUT})
-    return {"about": about}
+    return {"about": text.strip()}
 
 
 def _parse_contact_modes(text: str, context: _Context) -> dict[str, Any] | Problem:
@@ -691,8 +673,6 @@ def _parse_age_range(text: str, context: _Context) -> dict[str, Any] | Problem:
         low, high = None, ages[0]
     else:
         return Problem("age_range")
-    if any(age is not None and not VOLUNTEER_MIN_AGE <= age <= OLDEST for age in (low, high)):
-        return Problem("age_bounds", {"low": VOLUNTEER_MIN_AGE, "high": OLDEST})
     return {"age_min": low, "age_max": high}
 
 
@@ -1078,7 +1058,7 @@ def answer(state: State, text: str, *, lang: str, today_year: int) -> Outcome:
     if word in KEEP_WORDS and has_current:
         parsed: dict[str, Any] | Problem = {}
     else:
-        parsed = PARSERS[state.step](text, _Context(today_year, state.role))
+        parsed = _judged(PARSERS[state.step](text, _Context(today_year, state.role)), today_year)
     if isinstance(parsed, Problem):
         return Outcome(state, [question(state, lang, problem=parsed)])
 
@@ -1099,6 +1079,21 @@ def answer(state: State, text: str, *, lang: str, today_year: int) -> Outcome:
             state, [Message("profile_saved.html", {"lines": lines})], effect="save", fields=saved
         )
     return Outcome(state, [question(state, lang, noted=noted)], effect=effect)
+
+
+_UNDERSTOOD = {"choice": "not_understood", "language": "not_understood"}
+"""The intake's problem for a profile's code, where the two differ."""
+
+
+def _judged(parsed: dict[str, Any] | Problem, today_year: int) -> dict[str, Any] | Problem:
+    """What an answer said, judged by :class:`connec.profile.Profile` as every door judges."""
+    if isinstance(parsed, Problem) or not parsed:
+        return parsed
+    profile, problems = check(parsed, this_year=today_year)
+    if profile is None:
+        found = problems[0]
+        return Problem(_UNDERSTOOD.get(found.code, found.code), found.values)
+    return profile.fields()
 
 
 def _confirm(state: State, text: str, lang: str) -> Outcome:

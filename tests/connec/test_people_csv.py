@@ -344,7 +344,14 @@ async def test_an_export_never_hands_a_spreadsheet_a_formula(
     import csv
     import stat
 
-    names = ['=HYPERLINK("http://evil.example")', "+45 1234", "-x", "@SUM(A1)", "\tTab", "\rCR"]
+    names = [
+        '=HYPERLINK("http://evil.example")',
+        "+45 Karen 1234",
+        "-x",
+        "@SUM(A1)",
+        "\tTab",
+        "\rCR",
+    ]
     db = Database(settings.db_url)
     async with db.session() as session:
         for n, name in enumerate(names):
