@@ -51,6 +51,8 @@ SYNC_TIMEOUT_MS = 30_000
 # Events this much older than the bot's first sync are history, not requests.
 CLOCK_SKEW = timedelta(seconds=5)
 HANDLED_KEPT = timedelta(days=30)
+SEND_ATTEMPTS = 3
+"""A send is tried again when nio loses the room's key while sharing it (see room_send)."""
 
 
 def txn_id(*parts: str) -> str:
@@ -841,12 +843,8 @@ class BotRuntime:
         """Mark an event with a reaction (✅/❌ on a coordinator's command); sent once."""
         assert self.client is not None
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        response = await self.client.room_send(
-            room_id,
-            "m.reaction",
-            content,
-            tx_id=txn_id("react", event_id, key),
-            ignore_unverified_devices=True,
+        response = await self.room_send(
+            room_id, "m.reaction", content, txn_id("react", event_id, key)
         )
         return response.event_id if isinstance(response, nio.RoomSendResponse) else None
 
@@ -930,6 +928,28 @@ class BotRuntime:
             "m.mentions": {"user_ids": mentions or []},
         }
 
+    async def room_send(
+        self, room_id: str, event_type: str, content: dict[str, Any], txn: str
+    ) -> nio.RoomSendResponse | nio.RoomSendError:
+        """nio's send, encrypting for every device of the room's members, with a
+        deterministic txn ID; tried again when nio loses the room's key mid-share.
+
+        nio drops a room's outbound session when its members change; a share of that
+        session under way then ends in a KeyError (seen when many rooms are made and
+        joined at once). Sharing again and sending with the same txn ID sends once.
+        """
+        assert self.client is not None
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                return await self.client.room_send(
+                    room_id, event_type, content, tx_id=txn, ignore_unverified_devices=True
+                )
+            except KeyError:
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+                log.info("room key changed while shared", extra={"room_id": room_id})
+        raise AssertionError("unreachable")
+
     async def send_content(
         self, room_id: str, content: dict[str, Any], *, txn: str, recorded: bool = False
     ) -> str | None:
@@ -944,9 +964,7 @@ class BotRuntime:
         # Know every member's devices (also the invited) before encrypting for them.
         with contextlib.suppress(nio.LocalProtocolError):
             await self.query_keys()
-        response = await self.client.room_send(
-            room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
-        )
+        response = await self.room_send(room_id, "m.room.message", content, txn)
         if isinstance(response, nio.RoomSendResponse):
             metrics.SENT.labels(self.bot.name).inc()
             named = named_in(content) - self.bot_ids

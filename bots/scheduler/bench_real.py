@@ -371,6 +371,8 @@ def _report(
 def main(settings: Settings, console: Console, visits: int, crash: bool = False) -> int:
     """The command's body (settings are not used: the stack is a throw-away one)."""
     logging.getLogger("nio").setLevel(logging.ERROR)
+    # Stopped (SIGTERM) as by Ctrl-C, so the throw-away stack is stopped with it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     return 0 if asyncio.run(run(console, visits, crash=crash)) else 1
 
 

@@ -147,12 +147,8 @@ async def send_calendar(runtime: BotRuntime, booking_id: int) -> str | None:
         with contextlib.suppress(nio.LocalProtocolError):
             await runtime.client.keys_query()
     # The file is not a template message, so it is sent here; same txn rules as send().
-    response = await runtime.client.room_send(
-        booking.room_id,
-        "m.room.message",
-        content,
-        tx_id=txn_id("calendar", str(booking.id)),
-        ignore_unverified_devices=True,
+    response = await runtime.room_send(
+        booking.room_id, "m.room.message", content, txn_id("calendar", str(booking.id))
     )
     if not isinstance(response, nio.RoomSendResponse):
         log.warning("calendar send failed", extra={"bot": "scheduler", "error": str(response)})
