@@ -58,7 +58,7 @@ from connec.db import Database
 from connec.interests import interest_by_name
 from connec.models import AuditEntry, Person
 from connec.people import GENDERS, MATCHABLE_ROLES, MAX_CAPACITY, MIN_CAPACITY
-from connec.profile import ProfileProblem, check
+from connec.profile import PERSON_FIELDS, ProfileProblem, check
 from connec.secrets import write_private
 from connec.settings import Settings
 
@@ -332,16 +332,7 @@ def parse_row(
         line=line,
         role=role,
         matrix_id=matrix_id,
-        display_name=profile.display_name or "",
-        birth_year=profile.birth_year,
-        gender=profile.gender,
-        municipality=profile.municipality,
-        postcode=profile.postcode,
-        languages=profile.languages,
-        interest_keys=profile.interest_keys,
-        interest_words=profile.interest_words,
-        contact_modes=profile.contact_modes,
-        availability=profile.availability,
+        **profile.model_dump(include=set(PERSON_FIELDS)),
         capacity=profile.capacity or MIN_CAPACITY,
         approval=approval,
     )

@@ -54,6 +54,20 @@ ABOUT_MAX = 2000
 WORDS_MAX = 500
 """A person's own words for their interests, all together."""
 
+PERSON_FIELDS = (
+    "display_name",
+    "birth_year",
+    "gender",
+    "municipality",
+    "postcode",
+    "languages",
+    "interest_keys",
+    "interest_words",
+    "contact_modes",
+    "availability",
+)
+"""The fields every door asks for, as the doors' own records name them too."""
+
 _POSTCODE = re.compile(r"[0-9]{4}")
 """A Danish postcode; matching "near me" compares postcodes."""
 _LETTER = re.compile(r"[^\W\d_]")

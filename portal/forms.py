@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from connec.municipalities import MUNICIPALITIES
 from connec.people import MIN_CAPACITY, VOLUNTEER_MIN_AGE
-from connec.profile import OLDEST, Profile, check
+from connec.profile import OLDEST, PERSON_FIELDS, Profile, check
 from portal.i18n import N_
 
 T = TypeVar("T")
@@ -134,8 +134,23 @@ def _required(data: FormData, name: str, errors: dict[str, str], empty: str) -> 
     return chosen
 
 
-def _interest_words(data: FormData) -> list[str]:
-    return [w.strip() for w in _WORD_SEPARATORS.split(one(data, "interest_words")) if w.strip()]
+def _lists(
+    data: FormData, errors: dict[str, str], *, languages: str, interests: str, availability: str
+) -> dict[str, list[str]]:
+    """The lists both forms ask for, each required; the arguments say what is missing."""
+    words = [w.strip() for w in _WORD_SEPARATORS.split(one(data, "interest_words")) if w.strip()]
+    keys = many(data, "interests")
+    if not keys and not words:
+        errors["interests"] = interests
+    return {
+        "languages": _required(data, "languages", errors, languages),
+        "interest_keys": keys,
+        "interest_words": words,
+        "contact_modes": _required(
+            data, "contact_modes", errors, N_("Choose at least one way to keep in touch.")
+        ),
+        "availability": _required(data, "availability", errors, availability),
+    }
 
 
 _FIELD = {"display_name": "name", "interest_keys": "interests"}
@@ -271,12 +286,6 @@ def check_volunteer(
         errors["municipality"] = N_("Choose your municipality, or that you live outside Denmark.")
     elif municipality != ABROAD and municipality not in MUNICIPALITIES:
         errors["municipality"] = N_("Choose from the list.")
-    words = _interest_words(data)
-    keys = many(data, "interests")
-    if not keys and not words:
-        errors["interests"] = N_(
-            "Choose at least one interest, or write your own in the field below."
-        )
     capacity = _int(one(data, "capacity") or str(MIN_CAPACITY))
     values = {
         "role": "volunteer",
@@ -285,19 +294,12 @@ def check_volunteer(
         "gender": one(data, "gender") or None,
         "municipality": None if municipality == ABROAD else municipality or None,
         "postcode": one(data, "postcode") or None,
-        "languages": _required(
-            data, "languages", errors, N_("Choose at least one language you speak.")
-        ),
-        "interest_keys": keys,
-        "interest_words": words,
-        "contact_modes": _required(
-            data, "contact_modes", errors, N_("Choose at least one way to keep in touch.")
-        ),
-        "availability": _required(
+        **_lists(
             data,
-            "availability",
             errors,
-            N_("Tick at least one time of the week when you could talk."),
+            languages=N_("Choose at least one language you speak."),
+            interests=N_("Choose at least one interest, or write your own in the field below."),
+            availability=N_("Tick at least one time of the week when you could talk."),
         ),
         "capacity": capacity if capacity is not None else 0,
     }
@@ -337,18 +339,9 @@ def check_volunteer(
     return Checked(
         form,
         value=VolunteerSignUp(
-            display_name=profile.display_name or name,
+            **profile.model_dump(include=set(PERSON_FIELDS)),
             email=email,
             phone=phone or None,
-            birth_year=profile.birth_year or 0,
-            gender=profile.gender,
-            municipality=profile.municipality,
-            postcode=profile.postcode,
-            languages=profile.languages,
-            interest_keys=profile.interest_keys,
-            interest_words=profile.interest_words,
-            contact_modes=profile.contact_modes,
-            availability=profile.availability,
             capacity=profile.capacity or MIN_CAPACITY,
             motivation=motivation,
             organisation=organisation or None,
@@ -380,12 +373,6 @@ def check_citizen(data: FormData, *, this_year: int) -> Checked[CitizenEnrolment
     language = one(data, "language") or "da"
     if language not in ("da", "en"):
         errors["language"] = N_("Choose from the list.")
-    words = _interest_words(data)
-    keys = many(data, "interests")
-    if not keys and not words:
-        errors["interests"] = N_(
-            "Choose at least one interest, or write the citizen's own words below."
-        )
     ages = {key: one(data, key) for key in ("age_min", "age_max")}
     for key, text in ages.items():
         if text and _int(text) is None:
@@ -399,18 +386,13 @@ def check_citizen(data: FormData, *, this_year: int) -> Checked[CitizenEnrolment
         "birth_year": birth_year,
         "gender": one(data, "gender") or None,
         "postcode": one(data, "postcode") or None,
-        "languages": _required(data, "languages", errors, N_("Choose at least one language.")),
-        "interest_keys": keys,
-        "interest_words": words,
         "about": one(data, "about"),
-        "contact_modes": _required(
-            data, "contact_modes", errors, N_("Choose at least one way to keep in touch.")
-        ),
-        "availability": _required(
+        **_lists(
             data,
-            "availability",
             errors,
-            N_("Tick at least one time of the week when the citizen could talk."),
+            languages=N_("Choose at least one language."),
+            interests=N_("Choose at least one interest, or write the citizen's own words below."),
+            availability=N_("Tick at least one time of the week when the citizen could talk."),
         ),
         "partner_gender": one(data, "partner_gender") or None,
         "age_min": _int(ages["age_min"]) if ages["age_min"] else None,
@@ -437,17 +419,9 @@ def check_citizen(data: FormData, *, this_year: int) -> Checked[CitizenEnrolment
     return Checked(
         form,
         value=CitizenEnrolment(
-            display_name=profile.display_name or name,
-            birth_year=profile.birth_year or 0,
-            gender=profile.gender,
-            postcode=profile.postcode,
+            **profile.model_dump(include=set(PERSON_FIELDS) - {"municipality"}),
             language=language,
-            languages=profile.languages,
-            interest_keys=profile.interest_keys,
-            interest_words=profile.interest_words,
             about=profile.about or "",
-            contact_modes=profile.contact_modes,
-            availability=profile.availability,
             partner_gender=profile.partner_gender,
             age_min=profile.age_min,
             age_max=profile.age_max,
