@@ -295,7 +295,7 @@ def parse_row(
         else:
             problems.append(f"birth_year {get('birth_year')!r} is not a year like 1948")
     capacity = get("capacity") or str(MIN_CAPACITY)
-    if capacity.isdigit() and len(capacity) <= 2:
+    if capacity.isdecimal() and len(capacity) <= 2:
         understood["capacity"] = int(capacity)
     else:
         problems.append(
