@@ -16,7 +16,7 @@ import nio
 import pytest
 
 from connec.throwaway import ThrowawaySynapse, federating_pair, start_pair
-from tests.bots.conftest import start_bot
+from tests.bots.conftest import RunningBot, start_bot
 from tests.bots.matchmaker.conftest import (
     coordinator,
     coordinators_room,
@@ -74,3 +74,12 @@ async def person(
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def bots() -> AsyncIterator[list[RunningBot]]:
+    """The municipality's bots a story starts (``tests.federation.story.start``)."""
+    running: list[RunningBot] = []
+    yield running
+    for bot in running:
+        await bot.stop()

@@ -5,16 +5,11 @@ they meet in one visit room that spans both servers, with pictures and a booking
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
-from bots.common.runtime import BotRuntime
 from bots.matchmaker.bot import Matchmaker
 from bots.matchmaker.matching import run_round
 from bots.scheduler.bot import Scheduler
@@ -22,68 +17,23 @@ from bots.scheduler.reminders import timer_of
 from bots.scheduler.when_words import spell_out
 from connec.clock import FrozenClock
 from connec.db import Database
-from connec.models import Match, OutboxMessage, Person
-from connec.settings import Settings
 from tests.bots.conftest import RunningBot
 from tests.bots.scheduler.conftest import Inbox, say
 from tests.federation.pictures import receive_picture, send_picture
+from tests.federation.story import (
+    COPENHAGEN,
+    enrol,
+    introduced,
+    members_of,
+    read_as_history,
+    start,
+    story_settings,
+    waiting_for,
+    yesterday_at_ten,
+)
 from tests.harness import SynapseHarness, eventually, sign_in
 
 pytestmark = pytest.mark.synapse
-
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
-
-
-def story_settings(synapse: SynapseHarness, db: Database) -> Settings:
-    """The municipality's settings on this story's own database, proposals sent at once."""
-    return synapse.settings.model_copy(
-        update={
-            "database_url": db.url,
-            "matching": synapse.settings.matching.model_copy(
-                update={"requires_approval": False, "after_new_person_seconds": 0}
-            ),
-        }
-    )
-
-
-async def enrol(db: Database, matrix_id: str, role: str, name: str, **extra: Any) -> Person:
-    values: dict[str, Any] = {
-        "languages": ["da"],
-        "interest_keys": ["gardening", "jazz"],
-        "contact_modes": ["chat", "video"],
-        "availability": ["tue-am", "thu-pm"],
-        "birth_year": 1948 if role == "citizen" else 1985,
-        "profile_complete": True,
-        "approval": "approved",
-        **extra,
-    }
-    async with db.session() as session:
-        person = Person(matrix_id=matrix_id, role=role, display_name=name, **values)
-        session.add(person)
-    return person
-
-
-@pytest.fixture
-async def bots(synapse: SynapseHarness) -> AsyncIterator[list[RunningBot]]:
-    running: list[RunningBot] = []
-    yield running
-    for bot in running:
-        await bot.stop()
-
-
-async def start(
-    synapse: SynapseHarness, bots: list[RunningBot], bot: Any, settings: Settings, **kw: Any
-) -> RunningBot:
-    running = RunningBot(synapse, bot)
-    running.runtime = BotRuntime(settings, bot, **kw)
-    bots.append(await running.start())
-    return running
-
-
-async def waiting_for(db: Database, user_id: str) -> list[OutboxMessage]:
-    async with db.session() as session:
-        rows = (await session.scalars(select(OutboxMessage))).all()
-    return [r for r in rows if r.state == "waiting" and user_id in (r.readers or [])]
 
 
 async def test_a_citizen_and_an_organisations_volunteer_meet_in_one_room_across_servers(
@@ -105,11 +55,7 @@ async def test_a_citizen_and_an_organisations_volunteer_meet_in_one_room_across_
     await enrol(own_db, anna_id, "volunteer", "Anna Holm")
 
     matchmaker = await start(synapse, bots, Matchmaker(), settings)
-    # Yesterday at 10 in Copenhagen: "i morgen kl 14" is then always over a day ahead.
-    yesterday_ten = datetime.now(COPENHAGEN).replace(
-        hour=10, minute=0, second=0, microsecond=0
-    ) - timedelta(days=1)
-    clock = FrozenClock(yesterday_ten)
+    clock = FrozenClock(yesterday_at_ten())
     scheduler = await start(synapse, bots, Scheduler(), settings, clock=clock)
 
     await run_round(own_db, settings, datetime.now(UTC))
@@ -129,45 +75,25 @@ async def test_a_citizen_and_an_organisations_volunteer_meet_in_one_room_across_
     second_yes = time.monotonic()
     await say(anna_client, anna_room, "ja")
 
-    async def introduced() -> Match | None:
-        async with own_db.session() as session:
-            match = await session.scalar(select(Match).where(Match.a_id == karen.id))
-        return match if match and match.state == "introduced" else None
-
-    match = await eventually(introduced, timeout=60, what="the visit room")
+    match = await introduced(own_db, karen, anna_id)
     room_id = match.room_id
     assert room_id is not None
-
-    karen_visit = Inbox(karen_client, matchmaker.user_id)
-    anna_visit = Inbox(anna_client, matchmaker.user_id)
-
     # The ice-breaker, readable on both sides (the Reader fails an unreadable one).
-    # Anna's server joined the room after it was said: her app reads it as history.
-    async def anna_reads_the_ice_breaker() -> bool:
-        await anna_visit.sync()
-        if room_id in anna_visit.reader.joined:
-            await anna_visit.reader.open_room(room_id)
-        return any("Velkommen" in e.body for e in anna_visit.texts(room_id))
-
-    await eventually(anna_reads_the_ice_breaker, timeout=60, what="Anna reading the ice-breaker")
+    await read_as_history(Inbox(anna_client, matchmaker.user_id), room_id, "Velkommen")
     room_ready = time.monotonic() - second_yes
-    await karen_visit.wait_text(room_id, "Velkommen")
+    await Inbox(karen_client, matchmaker.user_id).wait_text(room_id, "Velkommen")
 
     # One room, made on the municipality's server, with both servers in it.
     state = await synapse.admin.admin("GET", f"/v1/rooms/{room_id}/state")
     by_type = {(e["type"], e["state_key"]): e["content"] for e in state["state"]}
     assert by_type[("m.room.encryption", "")]["algorithm"] == "m.megolm.v1.aes-sha2"
     assert by_type[("m.room.join_rules", "")]["join_rule"] == "invite"
-    members = {
-        key: e["membership"] for (kind, key), e in by_type.items() if kind == "m.room.member"
-    }
+    members = members_of(state)
     assert members[matchmaker.user_id] == members[scheduler.user_id] == "join"
     assert members[karen_client.user_id] == members[anna_id] == "join"
     # The organisation's server holds the room too, and sees the same members.
-    there = await organisation.admin.admin("GET", f"/v1/rooms/{room_id}/members")
-    assert {matchmaker.user_id, scheduler.user_id, karen_client.user_id, anna_id} <= set(
-        there["members"]
-    )
+    there = await organisation.admin.admin("GET", f"/v1/rooms/{room_id}/state")
+    assert members_of(there) == members
 
     # A message each way.
     karen_hears = Inbox(karen_client, anna_id)
