@@ -15,6 +15,11 @@ def server_of(matrix_id: str) -> str:
     return matrix_id.partition(":")[2].lower()
 
 
+def is_own(matrix_id: str, synapse: SynapseSettings) -> bool:
+    """Whether this person's account is on this deployment's own server."""
+    return server_of(matrix_id) == synapse.server_name.lower()
+
+
 def is_reachable(matrix_id: str, synapse: SynapseSettings) -> bool:
     """Whether connec may talk to this person: on its own server, or on an allowed one."""
     server = server_of(matrix_id)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from connec.accounts import create_account
 from connec.db import Database
-from connec.federation import refusal, server_of
+from connec.federation import is_own, refusal
 from connec.models import AuditEntry, DeploymentFact, Person
 from connec.municipalities import MUNICIPALITIES
 from connec.provision import FACT_COORDINATORS_ROOM, BotCredentials, credentials_path
@@ -106,8 +106,7 @@ async def add_staff(
             else:
                 # Someone on an allowed federated server (an organisation's coordinator)
                 # has their account there; one on this server must have it here.
-                local = server_of(matrix_id) == settings.synapse.server_name.lower()
-                if local and await admin.get_user(matrix_id) is None:
+                if is_own(matrix_id, settings.synapse) and await admin.get_user(matrix_id) is None:
                     raise LookupError(f"{matrix_id} has no account on this homeserver")
                 await store(matrix_id)
             invited = False

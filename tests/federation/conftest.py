@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import nio
 import pytest
 
 from connec.throwaway import ThrowawaySynapse, federating_pair, start_pair
@@ -24,7 +23,7 @@ from tests.bots.matchmaker.conftest import (
     own_db,
     own_matchmaker,
 )
-from tests.harness import SynapseHarness, new_person_client
+from tests.harness import SynapseHarness
 
 __all__ = ["coordinator", "coordinators_room", "db", "own_db", "own_matchmaker", "start_bot"]
 
@@ -52,28 +51,6 @@ def synapse(federation: tuple[ThrowawaySynapse, ThrowawaySynapse]) -> SynapseHar
 def organisation(federation: tuple[ThrowawaySynapse, ThrowawaySynapse]) -> SynapseHarness:
     """The volunteer organisation's homeserver."""
     return federation[1]  # type: ignore[return-value]
-
-
-@pytest.fixture
-async def person(
-    synapse: SynapseHarness, tmp_path: Path
-) -> AsyncIterator[Callable[..., Awaitable[nio.AsyncClient]]]:
-    """``await person("karen")`` on the municipality's server, or
-    ``await person("anna", on=organisation)`` on another."""
-    clients: list[nio.AsyncClient] = []
-
-    async def make(
-        name: str, displayname: str | None = None, *, on: SynapseHarness | None = None
-    ) -> nio.AsyncClient:
-        client = await new_person_client(
-            on or synapse, tmp_path / f"{name}-{len(clients)}", name, displayname
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
 
 
 @pytest.fixture

@@ -39,23 +39,6 @@ def yesterday_at_ten() -> datetime:
     return now.replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=1)
 
 
-async def enrol(db: Database, matrix_id: str, role: str, name: str, **extra: Any) -> Person:
-    values: dict[str, Any] = {
-        "languages": ["da"],
-        "interest_keys": ["gardening", "jazz"],
-        "contact_modes": ["chat", "video"],
-        "availability": ["tue-am", "thu-pm"],
-        "birth_year": 1948 if role == "citizen" else 1985,
-        "profile_complete": True,
-        "approval": "approved",
-        **extra,
-    }
-    async with db.session() as session:
-        person = Person(matrix_id=matrix_id, role=role, display_name=name, **values)
-        session.add(person)
-    return person
-
-
 async def start(
     synapse: SynapseHarness, bots: list[RunningBot], bot: Any, settings: Settings, **kw: Any
 ) -> RunningBot:

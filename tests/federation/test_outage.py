@@ -1,5 +1,6 @@
 """The organisation's server is down for a minute: a proposal made, an answer given and
-a reminder due meanwhile are all there when it is back, each once."""
+a reminder due meanwhile are all there when it is back, each once; someone the
+matchmaker never wrote to before is invited into one room when their server is back."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bots.matchmaker.bot import Matchmaker
 from bots.matchmaker.matching import run_round
@@ -16,12 +18,13 @@ from bots.scheduler.bot import Scheduler
 from bots.scheduler.reminders import timer_of
 from connec.clock import FrozenClock
 from connec.db import Database
+from connec.models import DirectRoom, Proposal
 from tests.bots.conftest import RunningBot
+from tests.bots.matchmaker.conftest import add_person
 from tests.bots.scheduler.conftest import Inbox, say
 from tests.federation.story import (
     COPENHAGEN,
     direct_room,
-    enrol,
     introduced,
     read_as_history,
     start,
@@ -47,10 +50,12 @@ async def test_a_minute_without_the_organisations_server_loses_nothing(
     settings = story_settings(synapse, own_db)
     karen_client = await person("karen", "Karen Jensen")
     lis_client = await person("lis", "Lis Berg")
+    ole_client = await person("ole", "Ole")
     anna_client = await person("anna", "Anna Holm", on=organisation)
+    bo_client = await person("bo", "Bo", on=organisation)
     anna_id = anna_client.user_id
-    karen = await enrol(own_db, karen_client.user_id, "citizen", "Karen Jensen")
-    await enrol(own_db, anna_id, "volunteer", "Anna Holm", capacity=2)
+    karen = await add_person(own_db, karen_client.user_id, "citizen", "Karen Jensen")
+    await add_person(own_db, anna_id, "volunteer", "Anna Holm", capacity=2)
 
     matchmaker = await start(synapse, bots, Matchmaker(), settings)
     clock = FrozenClock(yesterday_at_ten())
@@ -88,9 +93,17 @@ async def test_a_minute_without_the_organisations_server_loses_nothing(
     timer.clock_moved()
     await karen_scheduler.wait_text(room_id, "påmindelse om besøg")
 
-    lis = await enrol(own_db, lis_client.user_id, "citizen", "Lis Berg")
+    # Ole is proposed to Bo, a volunteer the matchmaker has never written to: his room
+    # is made, his invitation waits for his server. It holds up nobody else's proposal.
+    ole = await add_person(own_db, ole_client.user_id, "citizen", "Ole", interest_keys=["chess"])
+    bo = await add_person(own_db, bo_client.user_id, "volunteer", "Bo", interest_keys=["chess"])
+    async with own_db.session() as session:
+        session.add(Proposal(a_id=ole.id, b_id=bo.id, score=1.0, reasons=[], state="asked"))
+    lis = await add_person(own_db, lis_client.user_id, "citizen", "Lis Berg")
     await run_round(own_db, settings, datetime.now(UTC))
     matchmaker.runtime.wake("proposal delivery")
+    ole_dm = Inbox(ole_client, matchmaker.user_id)
+    await ole_dm.wait_text(await ole_dm.direct_room(), "Har du lyst til at mødes")
     lis_dm = Inbox(lis_client, matchmaker.user_id)
     lis_direct = await lis_dm.direct_room()
     await lis_dm.wait_text(lis_direct, "Anna", timeout=60)
@@ -110,6 +123,15 @@ async def test_a_minute_without_the_organisations_server_loses_nothing(
     second_room = (await introduced(own_db, lis, anna_id)).room_id
     assert second_room is not None and second_room != room_id
     await read_as_history(Inbox(anna_client, matchmaker.user_id), second_room, "Velkommen")
+
+    # Bo is invited into the one room made for him, and reads his proposal there.
+    bo_dm = Inbox(bo_client, matchmaker.user_id)
+    await direct_room(bo_dm, "Har du lyst til at mødes")
+    async with own_db.session() as session:
+        bo_rooms = (
+            await session.scalars(select(DirectRoom).where(DirectRoom.matrix_id == bo.matrix_id))
+        ).all()
+    assert len(bo_rooms) == 1 and bo_dm.reader.invites == [bo_rooms[0].room_id]
 
     assert await anna_scheduler.count(room_id, "påmindelse om besøg", once=scheduler) == 1
     await anna_dm.reader.barrier(anna_direct)

@@ -18,11 +18,11 @@ from bots.scheduler.when_words import spell_out
 from connec.clock import FrozenClock
 from connec.db import Database
 from tests.bots.conftest import RunningBot
+from tests.bots.matchmaker.conftest import add_person
 from tests.bots.scheduler.conftest import Inbox, say
 from tests.federation.pictures import receive_picture, send_picture
 from tests.federation.story import (
     COPENHAGEN,
-    enrol,
     introduced,
     members_of,
     read_as_history,
@@ -51,8 +51,8 @@ async def test_a_citizen_and_an_organisations_volunteer_meet_in_one_room_across_
     anna_account = await organisation.register("anna", displayname="Anna Holm")
     anna_id = anna_account.user_id
     assert anna_id.endswith(":" + organisation.server_name)
-    karen = await enrol(own_db, karen_client.user_id, "citizen", "Karen Jensen")
-    await enrol(own_db, anna_id, "volunteer", "Anna Holm")
+    karen = await add_person(own_db, karen_client.user_id, "citizen", "Karen Jensen")
+    await add_person(own_db, anna_id, "volunteer", "Anna Holm")
 
     matchmaker = await start(synapse, bots, Matchmaker(), settings)
     clock = FrozenClock(yesterday_at_ten())
