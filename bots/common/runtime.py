@@ -770,7 +770,8 @@ class BotRuntime:
             rooms = (
                 await session.execute(
                     select(DirectRoom.room_id, DirectRoom.matrix_id).where(
-                        DirectRoom.bot == self.bot.name
+                        DirectRoom.bot == self.bot.name,
+                        DirectRoom.matrix_id.not_like(f"%:{self.settings.synapse.server_name}"),
                     )
                 )
             ).all()
