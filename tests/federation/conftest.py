@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from connec.throwaway import ThrowawaySynapse, federating_pair, start_pair
-from tests.bots.conftest import RunningBot, start_bot
+from tests.bots.conftest import RunningBot
 from tests.bots.matchmaker.conftest import (
     coordinator,
     coordinators_room,
@@ -25,7 +25,7 @@ from tests.bots.matchmaker.conftest import (
 )
 from tests.harness import SynapseHarness
 
-__all__ = ["coordinator", "coordinators_room", "db", "own_db", "own_matchmaker", "start_bot"]
+__all__ = ["coordinator", "coordinators_room", "db", "own_db", "own_matchmaker"]
 
 
 @pytest.fixture(scope="session")
