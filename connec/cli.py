@@ -349,6 +349,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bots.scheduler.bench_real import main as real
 
         return real(_settings(args), console, args.real, args.crash)
+    if args.part == "federation":
+        from bots.matchmaker.bench_federation import main as bench_federation
+
+        return bench_federation(_settings(args), console, outage=args.outage)
     if args.part == "match":
         from bots.matchmaker.bench import main as bench_match
 
@@ -362,6 +366,58 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         from portal.bench import main as bench
     return int(bench(_settings(args), console) or 0)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Two deployments federating on this machine, until Ctrl-C."""
+    import signal
+    import time
+
+    from connec import demo
+
+    root = Path(args.data_dir).expanduser().resolve() / "federation"
+    console.print(f"Two connec deployments in {root}: the municipality and an organisation.")
+    pair = demo.deployments(args.first_port)
+    settings = demo.prepare(root, pair)
+    demo.init_both(settings)
+    processes = []
+    try:
+        for deployment in pair:
+            log = root / f"{deployment.name}.log"
+            processes.append(demo.start_up(deployment.folder(root), log))
+        for deployment, process in zip(pair, processes, strict=True):
+            demo.wait_ready(process, root / f"{deployment.name}.log", deployment.name)
+        console.print(demo.organisation_coordinator_joins(settings), markup=False)
+        table = Table("", *(d.name for d in pair))
+        table.add_row("server name", *(s.synapse.server_name for s in settings))
+        table.add_row("homeserver URL", *(s.synapse.client_url for s in settings))
+        table.add_row("federation (TLS)", *(f"https://{s.synapse.server_name}" for s in settings))
+        table.add_row("portal", *(s.portal.client_url for s in settings))
+        table.add_row("Element config", *(str(s.paths.element / "config.json") for s in settings))
+        table.add_row("coordinator", *(s.user_id(s.coordinator_localpart) for s in settings))
+        table.add_row("password in", *(str(s.paths.coordinator_password) for s in settings))
+        console.print(table)
+        console.print(
+            "Both deployments federate. Open one Element window per deployment "
+            "(docs/element.md); the organisation's coordinator is invited into the "
+            "municipality's coordinators' room. Ctrl-C stops both."
+        )
+        stopping = False
+
+        def on_signal(_signum: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except RuntimeError as problem:
+        console.print(str(problem), style="red", markup=False)
+        return 1
+    finally:
+        demo.stop(processes)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -423,7 +479,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
-    bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact", "match"])
+    bench.add_argument(
+        "part",
+        choices=["scheduler", "portal", "reading", "first-contact", "match", "federation"],
+    )
+    bench.add_argument(
+        "--outage",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="federation: how long the organisation's server is down (default 60)",
+    )
     bench.add_argument(
         "--real",
         type=int,
@@ -440,6 +506,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare", action="store_true", help="match: also the anchors, in the same run"
     )
     bench.set_defaults(run=cmd_bench)
+
+    demo = sub.add_parser(
+        "demo", parents=[common], help="two deployments federating on this machine"
+    )
+    demo.add_argument("what", choices=["federation"])
+    demo.add_argument(
+        "--first-port",
+        type=int,
+        default=8440,
+        help="the municipality's ports start here, the organisation's ten up (default 8440)",
+    )
+    demo.set_defaults(run=cmd_demo)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")
     bot.add_argument("name", choices=["matchmaker", "scheduler"])

@@ -49,6 +49,7 @@ def private_paths(settings: Settings) -> Iterator[PrivatePath]:
         PrivatePath(paths.secrets, "this deployment's secrets"),
         PrivatePath(paths.homeserver_yaml, "Synapse's secrets"),
         PrivatePath(paths.signing_key, "Synapse's signing key"),
+        PrivatePath(paths.synapse / "tls" / "federation.key", "the federation listener's TLS key"),
         PrivatePath(paths.coordinator_password, "the first coordinator's password"),
         PrivatePath(paths.first_passwords, "people's first passwords"),
         PrivatePath(paths.root / "coturn" / "turnserver.conf", "the TURN secret"),

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from connec.db import Database, migrate
+from connec.federation_tls import ensure_federation_tls
 from connec.models import DeploymentFact, Person
 from connec.private_files import ROOT_MODE, make_private
 from connec.secrets import Secrets, ensure_secrets, save_secrets, write_private
@@ -79,6 +80,7 @@ def prepare_files(settings: Settings) -> Secrets:
     if not paths.config.exists():
         paths.config.write_text(default_config_text(settings))
     secrets = ensure_secrets(paths.secrets)
+    ensure_federation_tls(settings)
     render_synapse_config(settings, secrets)
     render_turn_config(settings, secrets)
     render_well_known(settings)

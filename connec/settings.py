@@ -43,6 +43,31 @@ class SynapseSettings(BaseModel):
     federation_allowlist: list[str] = Field(
         default_factory=list, description="Homeservers of trusted organisations."
     )
+    # Federation served by Synapse itself over TLS: for a test or demo deployment on one
+    # machine. Production federates through the reverse proxy (docs/production.md).
+    federation_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description=(
+            "Synapse's own TLS federation listener, with the self-signed certificate "
+            "`connec init` makes; empty: federation goes through the reverse proxy."
+        ),
+    )
+    federation_trusted_cas: list[Path] = Field(
+        default_factory=list,
+        description=(
+            "CA certificates of the other homeservers (their synapse/tls/ca.crt), trusted "
+            "for federation instead of the system's; empty: the system's."
+        ),
+    )
+    federation_on_loopback: bool = Field(
+        False,
+        description=(
+            "Test and demo only: other homeservers on 127.0.0.0/8 may be reached and "
+            "federation rate limits are relaxed. Never with a public_url."
+        ),
+    )
     start_timeout: float = Field(120.0, description="Seconds to wait for /health.")
     password_min_length: int = Field(
         15,
@@ -132,7 +157,29 @@ class SynapseSettings(BaseModel):
             raise ValueError("TURN over TLS needs both synapse.turn_tls_cert and turn_tls_key.")
         if self.turn_min_port > self.turn_max_port:
             raise ValueError("synapse.turn_min_port must not be above synapse.turn_max_port.")
+        self._federation_profile()
         return self
+
+    def _federation_profile(self) -> None:
+        if not self.federation_on_loopback:
+            return
+        if self.public_url:
+            raise ValueError(
+                "synapse.federation_on_loopback is for a test or demo on one machine; a "
+                "deployment with a public_url federates through its reverse proxy. Set "
+                "synapse.federation_on_loopback = false."
+            )
+        if self.federation_port is None:
+            raise ValueError(
+                "synapse.federation_on_loopback needs Synapse's own TLS listener: set "
+                "synapse.federation_port (e.g. 8448)."
+            )
+        if self.server_name != f"localhost:{self.federation_port}":
+            raise ValueError(
+                "On loopback other homeservers find this one by its name: set "
+                f'synapse.server_name = "localhost:{self.federation_port}" '
+                f"(not {self.server_name!r}); an IP address is refused as a name."
+            )
 
     @property
     def url(self) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from connec.accounts import create_account
 from connec.db import Database
+from connec.federation import is_own, refusal
 from connec.models import AuditEntry, DeploymentFact, Person
 from connec.municipalities import MUNICIPALITIES
 from connec.provision import FACT_COORDINATORS_ROOM, BotCredentials, credentials_path
@@ -53,6 +54,8 @@ async def add_staff(
         raise ValueError(f"{municipality!r} is not one of Denmark's 98 municipalities")
     if role == "frontline" and municipality is None:
         raise ValueError("a frontline worker enrols citizens of one municipality: name it")
+    if matrix_id is not None and (problem := refusal(matrix_id, settings.synapse)) is not None:
+        raise ValueError(problem)
     secrets = load_secrets(settings.paths.secrets)
     db = Database(settings.db_url)
     try:
@@ -101,7 +104,9 @@ async def add_staff(
                     then=store,
                 )
             else:
-                if await admin.get_user(matrix_id) is None:
+                # Someone on an allowed federated server (an organisation's coordinator)
+                # has their account there; one on this server must have it here.
+                if is_own(matrix_id, settings.synapse) and await admin.get_user(matrix_id) is None:
                     raise LookupError(f"{matrix_id} has no account on this homeserver")
                 await store(matrix_id)
             invited = False

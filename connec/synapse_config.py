@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
+from connec.federation_tls import federation_tls
 from connec.secrets import Secrets, write_private
 from connec.settings import Settings
 
@@ -137,6 +138,7 @@ def _context(settings: Settings, secrets: Secrets) -> dict[str, Any]:
         "coturn_dir": coturn_dir(settings),
         "federation_address": federation_address(settings),
         "synapse_on_loopback": _is_loopback(synapse.host),
+        "federation_tls": federation_tls(settings),
     }
 
 

@@ -83,6 +83,15 @@ class SynapseRunner:
     def _ports(self) -> list[tuple[str, str, int, str]]:
         synapse = self.settings.synapse
         ports = [("Synapse", synapse.host, synapse.port, "choose another with --synapse-port")]
+        if synapse.federation_port is not None:
+            ports.append(
+                (
+                    "Synapse's federation listener",
+                    synapse.host,
+                    synapse.federation_port,
+                    "set synapse.federation_port (and server_name with it)",
+                )
+            )
         if self.workers:
             ports.append(
                 (

@@ -13,6 +13,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from connec.provision import prepare_files, provision_accounts
 from connec.secrets import Secrets, load_secrets
@@ -32,13 +33,14 @@ class Account:
 class ThrowawaySynapse:
     """One real Synapse on free loopback ports, in ``data_dir``."""
 
-    def __init__(self, data_dir: Path, server_name: str = "connec.test") -> None:
+    def __init__(self, data_dir: Path, server_name: str = "connec.test", **synapse: Any) -> None:
         self.settings: Settings = load_settings(
             data_dir,
             synapse={
                 "port": free_port(),
                 "metrics_port": free_port(),
                 "server_name": server_name,
+                **synapse,
             },
             portal={"port": free_port()},
             matchmaker={
@@ -66,8 +68,13 @@ class ThrowawaySynapse:
     def server_name(self) -> str:
         return self.settings.synapse.server_name
 
-    async def start(self) -> None:
+    async def prepare(self) -> None:
+        """Configuration, secrets, certificates and database, without starting anything."""
         self.secrets = await asyncio.to_thread(prepare_files, self.settings)
+
+    async def start(self) -> None:
+        if not hasattr(self, "secrets"):
+            await self.prepare()
         await asyncio.to_thread(self.runner.start)
         self.facts = await provision_accounts(self.settings, self.secrets)
         # Provisioning stored the admin token; read the secrets again.
@@ -81,6 +88,14 @@ class ThrowawaySynapse:
     def restart(self) -> None:
         """Stop and start Synapse on the same port (for resilience tests)."""
         self.runner.stop()
+        self.runner = SynapseRunner(self.settings)
+        self.runner.start()
+
+    def halt(self) -> None:
+        """Stop Synapse (an outage); :meth:`resume` starts it again on the same ports."""
+        self.runner.stop()
+
+    def resume(self) -> None:
         self.runner = SynapseRunner(self.settings)
         self.runner.start()
 
@@ -111,3 +126,40 @@ class ThrowawaySynapse:
         )
         await self.admin.exempt_from_rate_limits(made["user_id"])
         return Account(made["user_id"], password, made["access_token"], made["device_id"])
+
+
+def federating_pair(first: Path, second: Path) -> tuple[ThrowawaySynapse, ThrowawaySynapse]:
+    """Two Synapses that federate with each other over TLS on loopback, as a
+    municipality and a volunteer organisation would: each named ``localhost:PORT``
+    after its TLS federation listener, each trusting the other's CA and listing the
+    other in its allow-list. Start both with :func:`start_pair`."""
+    ports = [free_port(), free_port()]
+    names = [f"localhost:{port}" for port in ports]
+    folders = [first, second]
+    pair = []
+    for index in (0, 1):
+        other = 1 - index
+        pair.append(
+            ThrowawaySynapse(
+                folders[index],
+                server_name=names[index],
+                federation_port=ports[index],
+                federation_on_loopback=True,
+                federation_allowlist=[names[other]],
+                federation_trusted_cas=[federation_tls_folder(folders[other]) / "ca.crt"],
+            )
+        )
+    return pair[0], pair[1]
+
+
+def federation_tls_folder(data_dir: Path) -> Path:
+    return load_settings(data_dir).paths.synapse / "tls"
+
+
+async def start_pair(pair: tuple[ThrowawaySynapse, ThrowawaySynapse]) -> None:
+    """Certificates for both first (each trusts the other's CA), then both Synapses.
+
+    One after the other: Alembic's migration context is one per process."""
+    for synapse in pair:
+        await synapse.prepare()
+    await asyncio.gather(*(synapse.start() for synapse in pair))

@@ -60,12 +60,15 @@ def _leaves_nothing_behind(request: pytest.FixtureRequest) -> Iterator[None]:
 async def person(
     synapse: SynapseHarness, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Awaitable[nio.AsyncClient]]]:
-    """A factory: ``await person("karen")`` gives a logged-in client acting as Karen."""
+    """A factory: ``await person("karen")`` gives a logged-in client acting as Karen
+    (``on=`` another homeserver: someone whose account is there)."""
     clients: list[nio.AsyncClient] = []
 
-    async def make(name: str, displayname: str | None = None) -> nio.AsyncClient:
+    async def make(
+        name: str, displayname: str | None = None, *, on: SynapseHarness | None = None
+    ) -> nio.AsyncClient:
         client = await new_person_client(
-            synapse, tmp_path / f"{name}-{len(clients)}", name, displayname
+            on or synapse, tmp_path / f"{name}-{len(clients)}", name, displayname
         )
         clients.append(client)
         return client

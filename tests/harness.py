@@ -145,6 +145,25 @@ class Reader:
         self._decrypt_late()
         self.check(grace=KEY_GRACE)
 
+    async def open_room(self, room_id: str, limit: int = 50) -> None:
+        """Read the room's history, as Element does on opening a room: a server that
+        joined a room on another server has only what came after its join until it
+        asks for more (``/messages`` backfills it over federation)."""
+        response = await self.client.room_messages(
+            room_id, start=None, direction=nio.MessageDirection.back, limit=limit
+        )
+        assert isinstance(response, nio.RoomMessagesResponse), response
+        now = asyncio.get_running_loop().time()
+        known = {getattr(r.event, "event_id", None) for r in self.log if r.room_id == room_id}
+        # Appended, not put before what came: views keep their place in the log.
+        self.log += [
+            Received(room_id, event, now)
+            for event in reversed(response.chunk)
+            if event.event_id not in known
+        ]
+        self._decrypt_late()
+        self.check(grace=KEY_GRACE)
+
     def _decrypt_late(self) -> None:
         """Open messages whose room key came after them."""
         for received in self.log:

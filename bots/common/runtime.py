@@ -31,6 +31,7 @@ from bots.common.outbox import Outbox
 from bots.common.permissions import is_coordinator
 from connec.clock import Clock, SystemClock
 from connec.db import Database
+from connec.federation import is_own
 from connec.i18n import normalise_language
 from connec.models import (
     BotSyncState,
@@ -724,10 +725,17 @@ class BotRuntime:
                 )
             )
             if known is not None:
+                if not is_own(matrix_id, self.settings.synapse):
+                    await self._invite_to_direct_room(known.room_id, matrix_id)
                 return known.room_id
+        # Someone on another server is invited after the room is made: were their
+        # server down, the room would be made and the request still fail, and every
+        # try would leave one more room behind. So the room is kept first and the
+        # invitation tried again until it reaches them.
+        remote = not is_own(matrix_id, self.settings.synapse)
         response = await self.client.room_create(
             is_direct=True,
-            invite=[matrix_id],
+            invite=[] if remote else [matrix_id],
             preset=nio.RoomPreset.trusted_private_chat,
             initial_state=[
                 {
@@ -749,9 +757,57 @@ class BotRuntime:
                     greeted_at=self.clock.now(),
                 )
             )
+        if remote:
+            await self._invite_to_direct_room(response.room_id, matrix_id)
         # What the bot says first waits in the outbox until the person can read it.
         await self.bot.on_direct_room_opened(self, response.room_id, matrix_id)
         return response.room_id
+
+    async def invite_into_direct_rooms(self) -> None:
+        """Invite again the people on other servers who are not in their direct room
+        yet (their server was down when it was made); a look at the bot's own sync
+        state, and a request only for them."""
+        assert self.client is not None
+        async with self.db.session() as session:
+            rooms = (
+                await session.execute(
+                    select(DirectRoom.room_id, DirectRoom.matrix_id).where(
+                        DirectRoom.bot == self.bot.name,
+                        DirectRoom.matrix_id.not_like(f"%:{self.settings.synapse.server_name}"),
+                    )
+                )
+            ).all()
+        for room_id, matrix_id in rooms:
+            room = self.client.rooms.get(room_id)
+            if room is None or matrix_id in room.users:
+                continue
+            if not is_own(matrix_id, self.settings.synapse):
+                await self._invite_to_direct_room(room_id, matrix_id)
+
+    async def _invite_to_direct_room(self, room_id: str, matrix_id: str) -> None:
+        """Invite someone on another server into their direct room, unless they are in
+        it or invited already (as the bot's sync tells); when their server cannot be
+        reached now, the next message to them tries again (the outbox keeps what
+        waits for them meanwhile)."""
+        assert self.client is not None
+        room = self.client.rooms.get(room_id)
+        if room is not None and matrix_id in room.users:
+            return
+        member = await self.client.room_get_state_event(room_id, "m.room.member", matrix_id)
+        if isinstance(member, nio.RoomGetStateEventResponse):
+            return  # invited, joined, or left of their own accord: never asked twice
+        # As a state event, so the invitation says it is a direct chat (is_direct).
+        response = await self.client.room_put_state(
+            room_id,
+            "m.room.member",
+            {"membership": "invite", "is_direct": True},
+            state_key=matrix_id,
+        )
+        if isinstance(response, nio.RoomPutStateError):
+            log.warning(
+                "could not invite into a direct room yet",
+                extra={"bot": self.bot.name, "user_id": matrix_id, "reason": response.message},
+            )
 
     async def send_direct(
         self,

@@ -58,6 +58,7 @@ from bots.matchmaker.profiles import to_profile
 from bots.matchmaker.reasons import explain
 from bots.matchmaker.scoring import interest_weights, score
 from bots.matchmaker.table import COMMANDS
+from connec.federation import is_reachable, server_of
 from connec.models import (
     Concern,
     DirectRoom,
@@ -336,6 +337,8 @@ async def _volunteer_decision(ctx: MessageContext, *, already: str) -> Asking | 
     refs = _references(ctx, people=1, number=True)
     if refs.number is not None:
         return await _suggestion(ctx, refs.number, action=f"{key}-proposal")
+    if key == "approve" and await _beyond_federation(ctx, refs):
+        return None
     person = await _one_person(ctx, refs)
     if person is None:
         return None
@@ -448,6 +451,8 @@ async def match_command(ctx: MessageContext) -> Asking | None:
         return None
     if refs.people[0] == refs.people[1]:
         await cannot(ctx, "same_person")
+        return None
+    if await _beyond_federation(ctx, refs):
         return None
     async with runtime.db.session() as session:
         found = [await _person(session, matrix_id) for matrix_id in refs.people]
@@ -816,6 +821,23 @@ async def _decide_suggestion(
 
 
 # Reading commands and rows --------------------------------------------------------------
+
+
+async def _beyond_federation(ctx: MessageContext, refs: References) -> bool:
+    """Whether a person named is on a server this one does not federate with (after
+    saying so): they could never be invited into a room, so nothing is started."""
+    synapse = ctx.runtime.settings.synapse
+    for matrix_id in refs.people:
+        if not is_reachable(matrix_id, synapse):
+            await cannot(
+                ctx,
+                "not_federated",
+                ident=matrix_id,
+                server=server_of(matrix_id),
+                allowed=", ".join(synapse.federation_allowlist),
+            )
+            return True
+    return False
 
 
 def _references(ctx: MessageContext, *, people: int, number: bool = False) -> References:

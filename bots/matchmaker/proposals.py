@@ -358,7 +358,6 @@ async def ask_again(runtime: BotRuntime, matrix_id: str, device_ids: list[str]) 
 
 async def deliver_once(runtime: BotRuntime) -> None:
     """Send what the tables say is due: new questions, reminders, lapses, suggestions."""
-    settings = runtime.settings.matching
     now = runtime.clock.now()
     async with runtime.db.session() as session:
         due = (
@@ -379,35 +378,52 @@ async def deliver_once(runtime: BotRuntime) -> None:
             ).all()
         }
     for proposal in due:
-        a, b = people.get(proposal.a_id), people.get(proposal.b_id)
-        if a is None or b is None:
-            continue
-        if proposal.state == "suggested":
-            if proposal.coordinator_event_id is None and runtime.coordinators_room_id:
-                await _suggest(runtime, proposal, a, b)
-            continue
-        asked_at = proposal.asked_at or proposal.created_at
-        if now >= asked_at + timedelta(hours=settings.expire_after_hours):
-            await _expire(runtime, proposal, a, b, now)
-            continue
+        try:
+            await _deliver(runtime, proposal, people, now)
+        except Exception:
+            # One person who cannot be reached now (their organisation's server is
+            # down) holds up nobody else; the table still says what is due, so the
+            # next step tries again.
+            log.warning(
+                "could not deliver a proposal yet",
+                exc_info=True,
+                extra={"bot": runtime.bot.name, "proposal": proposal.id},
+            )
+
+
+async def _deliver(
+    runtime: BotRuntime, proposal: Proposal, people: dict[int, Person], now: datetime
+) -> None:
+    settings = runtime.settings.matching
+    a, b = people.get(proposal.a_id), people.get(proposal.b_id)
+    if a is None or b is None:
+        return
+    if proposal.state == "suggested":
+        if proposal.coordinator_event_id is None and runtime.coordinators_room_id:
+            await _suggest(runtime, proposal, a, b)
+        return
+    asked_at = proposal.asked_at or proposal.created_at
+    if now >= asked_at + timedelta(hours=settings.expire_after_hours):
+        await _expire(runtime, proposal, a, b, now)
+        return
+    for side, me, other in (("a", a, b), ("b", b, a)):
+        if getattr(proposal, f"{side}_event_id") is None:
+            # Posting again is harmless: one row per transaction ID.
+            await _ask(runtime, proposal, side, me, other)
+    if proposal.reminded_at is None and now >= asked_at + timedelta(
+        hours=settings.remind_after_hours
+    ):
         for side, me, other in (("a", a, b), ("b", b, a)):
-            if getattr(proposal, f"{side}_event_id") is None:
-                # Posting again is harmless: one row per transaction ID.
-                await _ask(runtime, proposal, side, me, other)
-        if proposal.reminded_at is None and now >= asked_at + timedelta(
-            hours=settings.remind_after_hours
-        ):
-            for side, me, other in (("a", a, b), ("b", b, a)):
-                # Only who has had the question and not answered: someone who has
-                # not signed in yet gets the question, not a reminder on top of it.
-                if getattr(proposal, f"{side}_answer") is None and getattr(
-                    proposal, f"{side}_event_id"
-                ):
-                    await _ask(runtime, proposal, side, me, other, kind="proposal-reminder")
-            async with runtime.db.session() as session:
-                row = await session.get(Proposal, proposal.id)
-                if row is not None:
-                    row.reminded_at = now
+            # Only who has had the question and not answered: someone who has
+            # not signed in yet gets the question, not a reminder on top of it.
+            if getattr(proposal, f"{side}_answer") is None and getattr(
+                proposal, f"{side}_event_id"
+            ):
+                await _ask(runtime, proposal, side, me, other, kind="proposal-reminder")
+        async with runtime.db.session() as session:
+            row = await session.get(Proposal, proposal.id)
+            if row is not None:
+                row.reminded_at = now
 
 
 async def _suggest(runtime: BotRuntime, proposal: Proposal, a: Person, b: Person) -> None:

@@ -44,6 +44,8 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
                 log.warning("could not welcome", extra={"bot": "matchmaker", "user_id": matrix_id})
 
     await asyncio.gather(*(one(person.matrix_id) for person in people))
+    # Someone on another server whose server was down when their room was made.
+    await runtime.invite_into_direct_rooms()
 
 
 async def say_welcome(runtime: BotRuntime, room_id: str, matrix_id: str) -> None:
