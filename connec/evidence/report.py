@@ -199,7 +199,9 @@ def build_report(
     for kind in KINDS:
         for group, members in groups[kind].items():
             add_group(kind, group, members)
-        for measure in ("enrolled", "matched", "waiting", *(f"paired-{h}" for h in stats.HORIZONS)):
+        measures = ("matched", "waiting", *(f"paired-{h}" for h in stats.HORIZONS))
+        # The parts nobody prints add up too: their sum is worked out as easily.
+        for measure in ("enrolled", *measures, *(f"not-{m}" for m in measures)):
             sums.append(
                 Sum(cell(*ALL, measure), tuple(cell(kind, g, measure) for g in groups[kind]))
             )
