@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from babel.dates import format_date, format_datetime
+from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 
 from connec.evidence.export import to_csv
@@ -78,9 +78,8 @@ def _formatters(lang: str, zone: ZoneInfo) -> dict[str, Any]:
         "signed": signed,
         "percent": percent,
         "money": lambda value: "" if value is None else number(value, 0),
-        "day": lambda instant: format_date(instant.astimezone(zone), "d. MMMM y", locale=lang),
         "moment": lambda instant: format_datetime(
-            instant.astimezone(zone), "d. MMMM y HH:mm", locale=lang
+            instant.astimezone(zone), "long", tzinfo=zone, locale=lang
         ),
     }
 

@@ -181,6 +181,8 @@ async def _fill(session: AsyncSession, now: datetime, rng: random.Random) -> See
         session.add(proposal)
         await session.flush()
         if not yes:
+            if rng.random() < 0.5:
+                citizen.state = "paused"  # wants a break before the next proposal
             continue
         introduced = decided_at + timedelta(hours=rng.uniform(0.1, 12))
         if introduced > now:
@@ -201,6 +203,8 @@ async def _fill(session: AsyncSession, now: datetime, rng: random.Random) -> See
         session.add(match)
         await session.flush()
         friendships += 1
+        if ended is not None and rng.random() < 0.6:
+            citizen.state = "ended"  # many leave the service when a friendship ends
         until = ended or now
         if rng.random() < 0.55:  # a weekly visit, kept until the friendship ends
             session.add(

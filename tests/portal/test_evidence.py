@@ -8,37 +8,21 @@ after the password check is the portal's own code.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import json
-import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.fernet import Fernet
 
-from connec.db import Database
-from connec.evidence.demo import seed_demo
-from connec.models import Person
-from connec.secrets import load_secrets
-from connec.settings import load_settings
-from portal import sessions
-from portal.app import cookie_key
 from tests.portal.conftest import standalone_app
-
-NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+from tests.portal.evidence_helpers import demo_folder_in, session_cookie
 
 
 @pytest.fixture(scope="module")
 async def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("report")
-    standalone_app(folder)  # secrets and schema
-    await seed_demo(load_settings(folder), now=NOW)
-    return folder
+    return await demo_folder_in(tmp_path_factory.mktemp("report"))
 
 
 @pytest.fixture
@@ -52,23 +36,9 @@ async def client(demo_folder: Path) -> AsyncIterator[TestClient]:
 async def sign_in_as(
     client: TestClient, folder: Path, name: str, role: str, municipality: str | None
 ) -> None:
-    """Make a staff member and give the client the cookie their sign-in would have given."""
-    settings = load_settings(folder)
-    matrix_id = f"@{name}-{time.monotonic_ns()}:localhost"
-    db = Database(settings.db_url)
-    async with db.session() as session:
-        session.add(Person(matrix_id=matrix_id, role=role, municipality=municipality))
-        session_id = await sessions.start(
-            session, matrix_id, at=datetime.now(UTC), max_age=8 * 3600
-        )
-    await db.close()
-    key = cookie_key(load_secrets(settings.paths.secrets).portal_cookie_key)
-    payload = {
-        "created": int(time.time()),
-        "session": {"user": matrix_id, "since": int(time.time()), sessions.COOKIE_KEY: session_id},
-    }
-    token = Fernet(base64.urlsafe_b64encode(key)).encrypt(json.dumps(payload).encode()).decode()
-    client.session.cookie_jar.update_cookies({"connec_session": token})
+    """Give the client the cookie a staff member's sign-in would have given."""
+    cookie = await session_cookie(folder, name, role, municipality)
+    client.session.cookie_jar.update_cookies({"connec_session": cookie})
 
 
 async def test_someone_not_signed_in_is_sent_to_sign_in_first(client: TestClient) -> None:
