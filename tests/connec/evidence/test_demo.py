@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,3 +84,22 @@ def test_the_command_says_why_it_refuses(
     out = capsys.readouterr().out
     assert "looks like a deployment that serves people" in out
     assert not (tmp_path / "connec.db").exists()
+
+
+async def test_the_scheduler_never_asks_a_made_up_person_about_loneliness(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bots.scheduler.wellbeing import due_people
+    from connec.clock import FrozenClock
+
+    settings = load_settings(tmp_path)
+    await seed_demo(settings, now=NOW)
+    db = Database(settings.db_url)
+    # What due_people reads of the bot's runtime: its database, clock and settings.
+    runtime = SimpleNamespace(
+        db=db, clock=FrozenClock(NOW + timedelta(days=200)), settings=settings
+    )
+    try:
+        assert await due_people(runtime) == []  # type: ignore[arg-type]
+    finally:
+        await db.close()

@@ -94,6 +94,14 @@ def test_the_bootstrap_of_two_values_spans_both_and_is_repeatable() -> None:
     assert bootstrap([], "mean", resamples=300, seed=1) is None
 
 
+def test_the_bootstrap_interval_is_about_two_standard_errors_either_side() -> None:
+    # 50 zeros and 50 ones: mean 0.5, standard error 0.5 / 10 = 0.05, so a 95 % interval
+    # of about 0.5 +/- 1.96 x 0.05 = 0.402 to 0.598 (a 90 % one would be 0.418 to 0.582).
+    interval = bootstrap([0, 1] * 50, "mean", resamples=4000, seed=11)
+    assert interval is not None
+    assert 0.39 <= interval.low <= 0.41 and 0.59 <= interval.high <= 0.61
+
+
 def test_the_bootstrap_interval_of_a_mean_narrows_with_more_people() -> None:
     few = bootstrap([-2, 0, -3, 0, -2], "mean", resamples=2000, seed=5)
     many = bootstrap([-2, 0, -3, 0, -2] * 20, "mean", resamples=2000, seed=5)

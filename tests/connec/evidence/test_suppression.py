@@ -121,6 +121,25 @@ def test_a_hidden_cell_cannot_be_worked_out_through_a_chain_of_sums() -> None:
     assert not hidden & {"all", "r1", "r2", "r3"}  # totals are hidden last
 
 
+def test_a_small_cell_squeezed_between_bounds_is_freed() -> None:
+    """No sum fixes x, but counts are never negative: y = 7 + w says x is at most 3,
+    and z = 5 - t with x + z = 8 says it is at least 3."""
+    values = {"T1": 10, "x": 3, "y": 7, "a": 7, "w": 0, "T2": 8, "z": 5, "T3": 5, "t": 0}
+    sums = [
+        Sum("T1", ("x", "y")),
+        Sum("y", ("a", "w")),
+        Sum("T2", ("x", "z")),
+        Sum("T3", ("z", "t")),
+    ]
+    virtual = {"w", "t"}
+    # Hiding only what the sums give away leaves x pinned to 3 ...
+    assert "x" not in determined({"x", "y", "z", *virtual}, sums)
+    assert feasible_range("x", values, sums, {"x", "y", "z", *virtual}) == (3, 3)
+    # ... so one more cell goes.
+    hidden = suppress(values, sums, virtual=virtual)
+    assert_nothing_small_derivable(values, sums, hidden)
+
+
 def test_determined_sees_what_two_sums_reveal_together() -> None:
     # x + y = shown and x - y = shown: both are fixed, though each sum has two unknowns.
     sums = [Sum("s", ("x", "y")), Sum("x", ("d", "y"), signed=True)]
