@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.browser import SCREENSHOTS
+from tests.browser import (
+    SCREENSHOTS,
+    accessibility_violations,
+    describe_violations,
+    screenshot,
+)
 from tests.portal.conftest import standalone_app
 from tests.portal.evidence_helpers import demo_folder_in, session_cookie
 
@@ -94,3 +99,29 @@ async def test_the_report_prints_as_a_pdf_with_every_section(
     assert "Odder" not in text
     # The screen's tools stay off paper.
     assert squeezed("CSV") not in text
+
+
+@pytest.mark.parametrize("mode", ["desktop", "phone", "large-text"])
+async def test_the_report_fits_the_screen_and_is_accessible(
+    browser, report_portal: tuple[str, Path], mode: str
+) -> None:
+    from tests.portal.test_every_page_browser import _OVERFLOW, MODES, large_text
+
+    base, folder = report_portal
+    size = MODES[mode]
+    context = await browser.new_context(
+        viewport={"width": size.width, "height": size.height}, locale="da-DK"
+    )
+    try:
+        page = await context.new_page()
+        cookie = await session_cookie(folder, f"carl-{mode}", "coordinator", "Aarhus")
+        await context.add_cookies([{"name": "connec_session", "value": cookie, "url": base}])
+        await page.goto(base + "/koordinator/rapport")
+        if size.text_px:
+            await large_text(page, size.text_px)
+        assert await page.evaluate(_OVERFLOW) is None
+        violations = await accessibility_violations(page, enhanced_contrast=True, target_size=True)
+        assert not violations, describe_violations(violations)
+        await screenshot(page, f"portal-evidence-report-{mode}")
+    finally:
+        await context.close()
