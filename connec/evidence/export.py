@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 
 from connec.evidence.report import Report
+from connec.people_csv import as_text
 
 HEADER = ("section", "group_kind", "group", "measure", "value", "note")
 HIDDEN = "hidden: fewer than 5 people, or it would reveal such a group"
@@ -27,7 +28,15 @@ def rows(report: Report) -> Iterator[tuple[str, str, str, str, str, str]]:
     """Every figure of the report, one a row."""
 
     def row(section: str, kind: str, group: str, measure: str, value: float | None, note: str = ""):
-        return (section, kind, group, measure, _value(value), note if value is not None else HIDDEN)
+        # The notes carry the operator's own words (sources): never a formula to a spreadsheet.
+        return (
+            section,
+            kind,
+            group,
+            measure,
+            _value(value),
+            as_text(note) if value is not None else HIDDEN,
+        )
 
     yield row("settings", "", "", "lonely_from", report.lonely_from, report.lonely_from_source)
     yield row("settings", "", "", "bootstrap_resamples", report.resamples, f"seed {report.seed}")

@@ -75,25 +75,7 @@ async def read_records(session: AsyncSession, municipality: str | None) -> Recor
     ]
     ids = {p.id for p in people}
     records = Records(people=people)
-    for person_id, at, companionship, left_out, isolated in (
-        await session.execute(
-            select(
-                WellbeingAnswer.person_id,
-                WellbeingAnswer.answered_at,
-                WellbeingAnswer.companionship,
-                WellbeingAnswer.left_out,
-                WellbeingAnswer.isolated,
-            )
-            .join(Person, WellbeingAnswer.person_id == Person.id)
-            .where(
-                WellbeingAnswer.answered_at.is_not(None),
-                Person.role.in_(REPORTED_ROLES),
-                _scope(Person.municipality, municipality),
-            )
-        )
-    ).all():
-        if at is not None and companionship and left_out and isolated:
-            records.answers.append(Answer(person_id, at, companionship + left_out + isolated))
+    records.answers = await read_answers(session, municipality)
 
     in_scope = or_(
         Match.a_id.in_(select_ids(municipality)), Match.b_id.in_(select_ids(municipality))
@@ -152,6 +134,40 @@ async def read_records(session: AsyncSession, municipality: str | None) -> Recor
                 )
             )
     return records
+
+
+async def read_answers(
+    session: AsyncSession,
+    municipality: str | None,
+    *,
+    since: datetime | None = None,
+    roles: tuple[str, ...] | None = REPORTED_ROLES,
+) -> list[Answer]:
+    """Every complete UCLA-3 answer in the municipality (since ``since``; of ``roles``,
+    None: anyone's, as the dashboard counts)."""
+    query = (
+        select(
+            WellbeingAnswer.person_id,
+            WellbeingAnswer.answered_at,
+            WellbeingAnswer.companionship,
+            WellbeingAnswer.left_out,
+            WellbeingAnswer.isolated,
+        )
+        .join(Person, WellbeingAnswer.person_id == Person.id)
+        .where(
+            WellbeingAnswer.answered_at.is_not(None),
+            _scope(Person.municipality, municipality),
+        )
+    )
+    if roles is not None:
+        query = query.where(Person.role.in_(roles))
+    if since is not None:
+        query = query.where(WellbeingAnswer.answered_at >= since)
+    return [
+        Answer(person_id, at, companionship + left_out + isolated)
+        for person_id, at, companionship, left_out, isolated in (await session.execute(query))
+        if at is not None and companionship and left_out and isolated
+    ]
 
 
 def select_ids(municipality: str | None) -> Any:

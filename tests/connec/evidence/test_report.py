@@ -99,3 +99,13 @@ def test_the_settings_come_from_connec_toml(tmp_path) -> None:
     assert (evidence.lonely_from, evidence.health_cost_per_lonely_person) == (6, 9000)
     assert evidence.service_cost_per_year == 450000
     assert evidence.health_cost_ages == "16-64"  # the default stays
+
+
+def test_a_source_that_looks_like_a_formula_stays_text_in_the_csv() -> None:
+    settings = EvidenceSettings(
+        resamples=200, service_cost_per_year=1, service_cost_source="=HYPERLINK(1)"
+    )
+    report = build_report(population(), settings, municipality="Aarhus", now=NOW, zone=ZONE)
+    cells = {r[3]: r for r in rows(report)}
+    assert cells["service_cost_dkk_per_year"][5] == "'=HYPERLINK(1)"
+    assert cells["3_months_mean_change"][4] == "-2.000"  # numbers stay numbers
