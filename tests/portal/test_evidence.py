@@ -117,3 +117,22 @@ async def test_the_csv_holds_the_same_figures_and_none_under_five(
     }
     page = await (await client.get("/koordinator/rapport")).text()
     assert f">{shown['enrolled']}<" in page  # the page and the CSV say the same
+
+
+@pytest.mark.synapse
+async def test_signed_in_through_synapse_a_coordinator_opens_only_their_own_report(
+    portal_on_synapse: TestClient, member
+) -> None:
+    """The whole way, with a real password check: sign in, open, and be refused elsewhere."""
+    from tests.portal.helpers import signed_in
+
+    carl = await member("carl-rapport", "coordinator", "Svendborg")
+    await signed_in(portal_on_synapse, carl)
+    page = await (await portal_on_synapse.get("/koordinator")).text()
+    assert 'href="/koordinator/rapport"' in page  # the dashboard leads there
+    response = await portal_on_synapse.get("/koordinator/rapport")
+    assert response.status == 200
+    assert "Hvad connec ændrer for ensomme: Svendborg" in await response.text()
+    assert (await portal_on_synapse.get("/koordinator/rapport?kommune=Aarhus")).status == 403
+    csv_text = await (await portal_on_synapse.get("/koordinator/rapport.csv")).text()
+    assert csv_text.startswith("section,group_kind,group,measure,value,note")
