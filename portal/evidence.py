@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
@@ -93,12 +94,6 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     context = {
         "report": report,
         "windows": WINDOWS,
-        "csv_link": "/koordinator/rapport.csv"
-        + (
-            f"?kommune={municipality}"
-            if municipality and not viewer_of(request).municipality
-            else ""
-        ),
         "may_choose": viewer_of(request).municipality is None,
         "municipalities": MUNICIPALITIES,
         **_formatters(request[keys.LANG], ZoneInfo(settings.timezone)),
@@ -117,11 +112,5 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
         body=to_csv(report).encode("utf-8"),
         content_type="text/csv",
         charset="utf-8",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"},
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
     )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")

@@ -9,7 +9,7 @@ never show different numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -166,7 +166,6 @@ def build_report(
     for person in records.people:
         for kind, group in _groups(person, zone, year).items():
             groups[kind].setdefault(group, []).append(person)
-    everyone = {"all": {"all": records.people}}
 
     def cell(kind: str, group: str, measure: str) -> tuple[str, str, str, str]:
         return ("people", kind, group, measure)
@@ -280,7 +279,7 @@ def build_report(
         return part / whole if part is not None and whole else None
 
     cohorts: dict[str, list[CohortRow]] = {}
-    for kind, named in (("all", everyone["all"]), *((k, groups[k]) for k in KINDS)):
+    for kind, named in (("all", {"all": records.people}), *((k, groups[k]) for k in KINDS)):
         rows = []
         for group in sorted(named):
             paired = {h: shown(cell(kind, group, f"paired-{h}")) for h in stats.HORIZONS}
@@ -306,19 +305,18 @@ def build_report(
     for h, c in changes.items():
         people_key = cell(*ALL, f"paired-{h}")
         key = ("change", h)
-        visible: Callable[[Hashable, float | None], float | None] = if_shown
         net_shown = shown((*key, "net"))
         change_rows.append(
             ChangeRow(
                 months=h,
                 people=shown(people_key),
-                before=visible(people_key, c.before),
-                after=visible(people_key, c.after),
-                change=visible(people_key, c.change),
-                change_low=visible(
+                before=if_shown(people_key, c.before),
+                after=if_shown(people_key, c.after),
+                change=if_shown(people_key, c.change),
+                change_low=if_shown(
                     people_key, c.change_interval.low if c.change_interval else None
                 ),
-                change_high=visible(
+                change_high=if_shown(
                     people_key, c.change_interval.high if c.change_interval else None
                 ),
                 lonely_before=shown((*key, "lonely")),
@@ -327,8 +325,8 @@ def build_report(
                 moved_in=shown((*key, "in")),
                 net=net_shown,
                 # An interval is no count: shown whenever its group of people is.
-                net_low=visible(people_key, c.net_interval.low if c.net_interval else None),
-                net_high=visible(people_key, c.net_interval.high if c.net_interval else None),
+                net_low=if_shown(people_key, c.net_interval.low if c.net_interval else None),
+                net_high=if_shown(people_key, c.net_interval.high if c.net_interval else None),
             )
         )
 
