@@ -2,8 +2,8 @@
 
 A report's figures are cells (counts of people) tied together by sums: a total and
 its parts, including parts nobody prints but anyone could work out ("enrolled but
-never matched" is enrolled minus matched). First every count of one to four people
-is hidden (a zero names nobody, so it stays). Then, until nothing changes, more cells are hidden:
+never matched" is enrolled minus matched). First every count under the threshold is
+hidden, zero included ("nobody in the group" tells something of everyone in it). Then, until nothing changes, more cells are hidden:
 
 - where a sum has a hidden small count and a shown total, its hidden parts must
   together count at least the threshold (else the group itself is too small);
@@ -150,8 +150,8 @@ def suppress(
     precious = set(keep)
 
     def small(key: Key) -> bool:
-        # Zero names nobody: like Danmarks Statistik, connec hides 1 to 4 people.
-        return key not in plain and 0 < values[key] < threshold
+        # Zero too: "nobody in this group" says something about everyone in it.
+        return key not in plain and values[key] < threshold
 
     hidden = never | {key for key in values if small(key)}
     totals_of: dict[Key, int] = {}
