@@ -1,6 +1,6 @@
 """A made-up population for trying the evidence report: ``connec demo data``.
 
-Citizens, like-minded citizens and volunteers who signed up over the last 18 months,
+Citizens, like-minded citizens and volunteers who signed up over the last two years,
 their friendships, booked visits and loneliness answers, drawn from a seeded random
 generator so every run makes the same people. They live on ``demo.invalid``, a server
 that cannot exist, so the bots never greet, match or ask them (``real_person()``).
@@ -26,7 +26,7 @@ from connec.models import Booking, Match, Person, Proposal, WellbeingAnswer, rea
 from connec.people import DEMO_SERVER, MATCHABLE_ROLES
 from connec.settings import Settings
 
-DAYS_BACK = 540
+DAYS_BACK = 730
 MUNICIPALITIES = (("Aarhus", 300), ("Odder", 40))
 """Where the made-up citizens live, and how many: Odder shows that a coordinator of
 Aarhus sees Aarhus alone."""
@@ -237,11 +237,11 @@ async def _fill(session: AsyncSession, now: datetime, rng: random.Random) -> See
             at += timedelta(days=rng.uniform(7, 30))
         # Loneliness: higher at the start, easing for many over the first months.
         base = min(9.0, max(3.0, rng.gauss(6.9, 1.3)))
-        ease = rng.uniform(-0.3, 1.6)
+        ease = rng.uniform(0.0, 1.8)
         asked = introduced + timedelta(days=1)
         while asked < min(until + timedelta(days=1), now):
             months = (asked - introduced).days / 30.4
-            score = round(base - ease * min(1.0, months / 6) + rng.gauss(0, 0.7))
+            score = round(base - ease * min(1.0, months / 6) + rng.gauss(0, 0.5))
             total = min(9, max(3, score))
             answered = asked + timedelta(hours=rng.uniform(0.2, 30))
             if answered < now and (asked == introduced + timedelta(days=1) or rng.random() < 0.85):
