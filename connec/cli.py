@@ -331,6 +331,25 @@ def cmd_match_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from connec.evidence.demo import NotForDemo, seed_demo
+
+    settings = _settings(args)
+    try:
+        seeded = asyncio.run(seed_demo(settings))
+    except NotForDemo as refused:
+        raise Refusal(str(refused)) from None
+    if seeded.already:
+        console.print(f"The made-up people are already here ({seeded.people}); nothing changed.")
+    else:
+        console.print(
+            f"{seeded.people} made-up people, {seeded.friendships} friendships and "
+            f"{seeded.answers} loneliness answers added (all on the server demo.invalid; "
+            "the bots leave them alone). Sign in as the coordinator and open /koordinator/rapport."
+        )
+    return 0
+
+
 def reference_ms() -> float:
     """How long this machine takes for a fixed piece of Python (best of 5), in ms.
 
@@ -477,6 +496,14 @@ def build_parser() -> argparse.ArgumentParser:
     match_sub.add_parser("run", parents=[common], help="run a matching round now").set_defaults(
         run=cmd_match_run
     )
+
+    demo = sub.add_parser("demo", help="made-up people for trying connec")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    demo_sub.add_parser(
+        "data",
+        parents=[common],
+        help="fill a data folder for trying connec with made-up people (never a real one)",
+    ).set_defaults(run=cmd_demo_data)
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument(

@@ -21,7 +21,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
+
+from connec.people import DEMO_SERVER
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -120,6 +123,11 @@ class Person(Base):
     enrolled_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     approved_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     rejection_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+def real_person() -> ColumnElement[bool]:
+    """Leaves out the made-up people of ``connec demo data``: bots never write to them."""
+    return Person.matrix_id.not_like(f"%:{DEMO_SERVER}")
 
 
 class Dialogue(Base):

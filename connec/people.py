@@ -21,6 +21,9 @@ STATES = ("active", "paused", "ended")
 APPROVALS = ("pending", "approved", "rejected")
 MIN_CAPACITY, MAX_CAPACITY = 1, 3
 VOLUNTEER_MIN_AGE = 18
+DEMO_SERVER = "demo.invalid"
+"""Made-up people (``connec demo data``) live on this server, which cannot exist (RFC 2606):
+they fill the evidence report, and the bots never greet, match or ask them."""
 
 
 def age_band(birth_year: int | None, this_year: int) -> str | None:

@@ -377,6 +377,61 @@ class HelpSettings(BaseModel):
         return general
 
 
+class EvidenceSettings(BaseModel):
+    """The municipality's evidence report: where its cut-off and money figures come from.
+
+    Every figure here is printed beside the number it makes, with its source, so a
+    council can see what it rests on and an operator can put in a better one.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    lonely_from: int = Field(
+        7,
+        ge=4,
+        le=9,
+        description=(
+            "A UCLA-3 total (3-9) at or above this counts as lonely. 7: the Danish Health "
+            'Authority\'s "signs of severe loneliness" (Den Nationale Sundhedsprofil), '
+            "the group the health-cost figure below is counted for; 6 is a common "
+            "international cut-off."
+        ),
+    )
+    lonely_from_source: str = Field(
+        "Sundhedsstyrelsen, Danskernes Sundhed - Den Nationale Sundhedsprofil 2021 (2022): "
+        "T-ILS score 7-9",
+        description="Where the cut-off comes from, printed beside it.",
+    )
+    health_cost_per_lonely_person: float = Field(
+        7960.0,
+        ge=0,
+        description="Extra health costs per lonely person per year, in DKK.",
+    )
+    health_cost_source: str = Field(
+        "Copenhagen Economics, ensomhedital.dk (from Sundhedsstyrelsen, Sygdomsbyrden i "
+        "Danmark - risikofaktorer, 2022): DKK 185 municipal + DKK 7,775 regional",
+        description="Where the health-cost figure comes from, printed beside it.",
+    )
+    health_cost_year: int = Field(
+        2022, ge=2000, le=2100, description="The year the health-cost figure was counted for."
+    )
+    health_cost_ages: str = Field(
+        "16-64", description="The ages the health-cost figure was counted for."
+    )
+    service_cost_per_year: float | None = Field(
+        None,
+        ge=0,
+        description="What connec costs the municipality a year, in DKK; empty: not shown.",
+    )
+    service_cost_source: str = Field(
+        "", description="What that figure includes (licences, hosting, coordinators' hours)."
+    )
+    resamples: int = Field(
+        2000, ge=200, le=100_000, description="Bootstrap resamples for the intervals."
+    )
+    seed: int = Field(16, description="The bootstrap's seed: the same data, the same report.")
+
+
 class Settings(BaseSettings):
     """All of connec's configuration for one data folder."""
 
@@ -401,6 +456,7 @@ class Settings(BaseSettings):
     visits: SchedulerBehaviour = Field(default_factory=SchedulerBehaviour)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     help: HelpSettings = Field(default_factory=HelpSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
     @field_validator("data_dir")
     @classmethod

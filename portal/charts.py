@@ -7,13 +7,17 @@ Colours come from classes in portal.css (the page's security policy forbids inli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
+
+from connec.visits import VisitSeries, visits
+
+__all__ = ["VisitSeries", "visits"]  # the dashboard counts visits as the report does
 
 MIN_GROUP = 5
 """Wellbeing is only shown for groups of at least this many answers, so nobody stands out."""
@@ -22,16 +26,6 @@ UCLA_MIN, UCLA_MAX = 3, 9
 """The three-item UCLA loneliness scale's total: 3 (least lonely) to 9 (most lonely)."""
 
 _ids = count(1)
-
-
-@dataclass(frozen=True)
-class VisitSeries:
-    """What the chart needs of a booking: when, whether weekly, and how it stands."""
-
-    starts_at: datetime
-    weekly: bool
-    state: str
-    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -72,26 +66,6 @@ def per_week(instants: Iterable[datetime], weeks: Sequence[date], zone: ZoneInfo
         if slot is not None:
             counts[slot] += 1
     return counts
-
-
-def visits(series: Iterable[VisitSeries], now: datetime) -> Iterator[datetime]:
-    """Every visit that was due by ``now``: once for a single booking, weekly for a series.
-
-    A series that was cancelled or moved stops at that moment; bookings nobody
-    confirmed never count.
-    """
-    for booking in series:
-        if booking.state not in ("confirmed", "done", "cancelled", "moved"):
-            continue
-        until = now if booking.state in ("confirmed", "done") else min(now, booking.updated_at)
-        if not booking.weekly:
-            if booking.state in ("confirmed", "done") and booking.starts_at <= now:
-                yield booking.starts_at
-            continue
-        when = booking.starts_at
-        while when <= until:
-            yield when
-            when += timedelta(weeks=1)
 
 
 def wellbeing_per_month(

@@ -16,12 +16,13 @@ import aiohttp_jinja2
 from aiohttp import web
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from connec.evidence.records import read_answers
 from connec.i18n import translations
-from connec.models import Booking, Concern, Match, Person, Proposal, WellbeingAnswer
+from connec.models import Booking, Concern, Match, Person, Proposal
 from connec.people import MATCHABLE_ROLES, age_band
 from portal import charts, keys
 from portal.auth import requires, take_notice, viewer_of
@@ -189,28 +190,9 @@ async def _charts(
         )
     )
     series = [charts.VisitSeries(*row) for row in bookings.all()]
-    answers = await session.execute(
-        select(
-            WellbeingAnswer.answered_at,
-            WellbeingAnswer.companionship,
-            WellbeingAnswer.left_out,
-            WellbeingAnswer.isolated,
-        )
-        .join(Person, WellbeingAnswer.person_id == Person.id)
-        .where(
-            WellbeingAnswer.answered_at >= month_since,
-            and_(
-                WellbeingAnswer.companionship.is_not(None),
-                WellbeingAnswer.left_out.is_not(None),
-                WellbeingAnswer.isolated.is_not(None),
-            ),
-            _scope(Person.municipality, municipality),
-        )
-    )
     totals = [
-        (at, c + lo + i)
-        for at, c, lo, i in answers.all()
-        if at is not None and c is not None and lo is not None and i is not None
+        (answer.at, answer.total)
+        for answer in await read_answers(session, municipality, since=month_since, roles=None)
     ]
 
     def number(value: float) -> str:

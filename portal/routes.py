@@ -9,7 +9,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from portal import auth, dashboard, element_views, enrolment, my_data, views, volunteers
+from portal import (
+    auth,
+    dashboard,
+    element_views,
+    enrolment,
+    evidence,
+    my_data,
+    views,
+    volunteers,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -48,6 +57,8 @@ def setup_routes(app: web.Application) -> None:
 
     # Coordinators.
     router.add_get("/koordinator", dashboard.dashboard, name="dashboard")
+    router.add_get("/koordinator/rapport", evidence.report_page, name="evidence")
+    router.add_get("/koordinator/rapport.csv", evidence.report_csv, name="evidence-csv")
     router.add_post(
         "/koordinator/frivillige/{person_id}/godkend", volunteers.approve, name="approve"
     )

@@ -38,7 +38,7 @@ from bots.matchmaker.profiles import to_profile
 from bots.matchmaker.reasons import reasons_as_json
 from bots.matchmaker.scoring import InterestWeights, Profile, interest_weights
 from connec.db import Database
-from connec.models import AuditEntry, Match, Person, Proposal
+from connec.models import AuditEntry, Match, Person, Proposal, real_person
 from connec.people import MATCHABLE_ROLES
 from connec.settings import Settings
 
@@ -91,6 +91,7 @@ def _matchable() -> Any:
         Person.state == "active",
         Person.profile_complete.is_(True),
         or_(Person.role != "volunteer", Person.approval == "approved"),
+        real_person(),
     )
 
 

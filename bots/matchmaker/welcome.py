@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from bots.common.runtime import BotRuntime, txn_id
 from bots.matchmaker import jobs
-from connec.models import DirectRoom, Person
+from connec.models import DirectRoom, Person, real_person
 from connec.people import MATCHABLE_ROLES
 
 WORKER = jobs.WELCOME
@@ -28,6 +28,7 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
                     Person.state == "active",
                     or_(Person.role != "volunteer", Person.approval == "approved"),
                     Person.matrix_id.not_in(known),
+                    real_person(),
                 )
             )
         ).all()

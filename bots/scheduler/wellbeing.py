@@ -32,7 +32,7 @@ from bots.common.runtime import BotRuntime, MessageContext, txn_id
 from bots.scheduler import dialogue
 from bots.scheduler.table import COMMANDS
 from connec.i18n import normalise_language
-from connec.models import Dialogue, Match, Person, WellbeingAnswer
+from connec.models import Dialogue, Match, Person, WellbeingAnswer, real_person
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,10 @@ async def due_people(runtime: BotRuntime) -> list[tuple[int, str]]:
         people = (
             await session.execute(
                 select(Person.id, Person.matrix_id).where(
-                    Person.id.in_(ids), Person.role.in_(ASKED_ROLES), Person.state == "active"
+                    Person.id.in_(ids),
+                    Person.role.in_(ASKED_ROLES),
+                    Person.state == "active",
+                    real_person(),
                 )
             )
         ).all()
