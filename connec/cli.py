@@ -497,13 +497,23 @@ def build_parser() -> argparse.ArgumentParser:
         run=cmd_match_run
     )
 
-    demo = sub.add_parser("demo", help="made-up people for trying connec")
+    demo = sub.add_parser("demo", help="try connec: made-up people, or two federating deployments")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     demo_sub.add_parser(
         "data",
         parents=[common],
         help="fill a data folder for trying connec with made-up people (never a real one)",
     ).set_defaults(run=cmd_demo_data)
+    federation = demo_sub.add_parser(
+        "federation", parents=[common], help="two deployments federating on this machine"
+    )
+    federation.add_argument(
+        "--first-port",
+        type=int,
+        default=8440,
+        help="the municipality's ports start here, the organisation's ten up (default 8440)",
+    )
+    federation.set_defaults(run=cmd_demo)
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument(
@@ -533,18 +543,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare", action="store_true", help="match: also the anchors, in the same run"
     )
     bench.set_defaults(run=cmd_bench)
-
-    demo = sub.add_parser(
-        "demo", parents=[common], help="two deployments federating on this machine"
-    )
-    demo.add_argument("what", choices=["federation"])
-    demo.add_argument(
-        "--first-port",
-        type=int,
-        default=8440,
-        help="the municipality's ports start here, the organisation's ten up (default 8440)",
-    )
-    demo.set_defaults(run=cmd_demo)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")
     bot.add_argument("name", choices=["matchmaker", "scheduler"])
