@@ -45,6 +45,7 @@ def main(console: Console, *, size: str = "10k", time_limit_s: float = 20.0) -> 
         table.add_column(column)
     rows = (
         ("wall time", f"{seconds:.1f} s (CP-SAT limit {time_limit_s:.0f} s, 2 workers)"),
+        ("of which candidates and greedy", f"{forming.greedy_seconds:.1f} s"),
         ("peak memory", f"{_peak_mb():.0f} MB"),
         ("candidate places (member, circle)", f"{forming.candidates:,}"),
         ("circles", f"{len(forming.circles):,}"),

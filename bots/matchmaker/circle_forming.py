@@ -31,6 +31,7 @@ better in time.
 from __future__ import annotations
 
 import heapq
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -50,6 +51,8 @@ from connec.interests import InterestSet, interest
 MIN_MEMBERS = 2  # besides the host: a circle of three
 MAX_MEMBERS = 7  # besides the host: a circle of eight
 TOP = 8  # the circles each member may be put in, best first
+SCORED = 8  # the hosts each member is fully scored against, after a cheap first look
+LOOKED = 48  # the hosts of one topic given that cheap first look, per member
 PLACED = 1000  # points for placing someone at all; a fit adds at most a few hundred
 TIME_LIMIT_S = 20.0
 TOPIC_KINDS = (ReasonKind.SHARED_INTERESTS, ReasonKind.SHARED_PERSONAL_INTERESTS)
@@ -98,6 +101,7 @@ class Forming:
     greedy_objective: int
     objective: int
     solver: str  # "cp-sat" (improved or proved), "greedy" (CP-SAT found nothing better)
+    greedy_seconds: float = 0.0  # candidates and the greedy answer, before CP-SAT
 
 
 def topic_features(topic: InterestSet) -> set[str]:
@@ -121,17 +125,76 @@ def _fits_slot(member: Profile, slot: str | None) -> bool:
 
 
 def _fit(
-    member: Profile, host: Host, weights: InterestWeights, year: int
+    me: Profile, them: Profile, language: str, weights: InterestWeights, year: int
 ) -> tuple[int, tuple[Reason, ...]] | None:
-    """How well a member fits a host's topic (points), or None if they do not."""
-    if host.language not in member.languages:
+    """How well a member fits a host's topic (points), or None if they do not.
+
+    ``me`` and ``them`` come without hard wishes, ``them`` with the topic as its
+    interests (see :func:`_as_scored`)."""
+    if language not in me.languages:
         return None
-    me = replace(member, prefs=NO_PREFS)
-    them = replace(host.profile, interests=host.topic, prefs=NO_PREFS)
     found = score(me, them, weights=weights, today_year=year)
     if found is None or not any(found.reason(kind) for kind in TOPIC_KINDS):
         return None
     return round(found.value * 10), found.reasons
+
+
+def _as_scored(profile: Profile, topic: InterestSet | None = None) -> Profile:
+    """A profile as forming scores it: no hard wishes about a one-to-one partner, and
+    for a host, the topic as its interests."""
+    if topic is None:
+        return replace(profile, prefs=NO_PREFS)
+    return replace(profile, interests=topic, prefs=NO_PREFS)
+
+
+def _nearest(
+    member: Profile,
+    by_feature: dict[str, list[int]],
+    hosts: Sequence[Host],
+    weights: InterestWeights,
+) -> list[int]:
+    """The ``SCORED`` hosts most worth scoring for a member, by a cheap first look.
+
+    In a big town thousands of hosts may share a popular topic. The member's topics
+    are taken rarest first; of each, at most ``LOOKED`` hosts are looked at, starting
+    at a place that differs from member to member (so members spread over the hosts
+    instead of all crowding the first); those without the member's language, a way
+    of talking or a time in common are passed over; the rest are ranked by the topic's
+    rarity and the times they share, and the full score is kept for the best few.
+    """
+    features = sorted(
+        topic_features(member.interests),
+        key=lambda f: -(weights.interest(f[2:]) if f[0] == "k" else weights.personal(f[2:])),
+    )
+    looked: dict[int, float] = {}
+    for feature in features:
+        found = by_feature.get(feature, [])
+        if not found:
+            continue
+        rarity = (
+            weights.interest(feature[2:]) if feature[0] == "k" else weights.personal(feature[2:])
+        )
+        start = (member.person_id * 2654435761) % len(found)
+        for step in range(min(len(found), LOOKED)):
+            h = found[(start + step) % len(found)]
+            if h in looked:
+                continue
+            host = hosts[h]
+            them = host.profile
+            if (
+                them.person_id == member.person_id
+                or host.language not in member.languages
+                or not (them.contact_modes & member.contact_modes)
+            ):
+                continue
+            times = len(them.availability & member.availability) if member.availability else 1
+            if them.availability and member.availability and not times:
+                continue
+            near_by = them.municipality is not None and them.municipality == member.municipality
+            looked[h] = rarity + min(times, 3) + (0.5 if near_by else 0)
+        if len(looked) >= LOOKED:
+            break
+    return [h for _, h in heapq.nlargest(SCORED, ((v, h) for h, v in looked.items()))]
 
 
 def candidates(
@@ -155,13 +218,12 @@ def candidates(
             by_feature[feature].append(h)
     points: dict[tuple[int, int], int] = {}
     reasons: dict[tuple[int, int], tuple[Reason, ...]] = {}
+    scored_hosts = [_as_scored(host.profile, host.topic) for host in hosts]
     for m, member in enumerate(members):
-        near = {h for f in topic_features(member.interests) for h in by_feature.get(f, ())}
         best: list[tuple[int, int]] = []
-        for h in near:
-            if hosts[h].profile.person_id == member.person_id:
-                continue
-            fit = _fit(member, hosts[h], weights, year)
+        me = _as_scored(member)
+        for h in _nearest(member, by_feature, hosts, weights):
+            fit = _fit(me, scored_hosts[h], hosts[h].language, weights, year)
             if fit is None:
                 continue
             value, why = fit
@@ -275,8 +337,10 @@ def form_circles(
     workers: int = 2,
 ) -> Forming:
     """The circles to propose: the objective above, greedy first, then CP-SAT."""
+    started = time.perf_counter()
     options, points, reasons = candidates(members, hosts, weights, year)
     greedy = _greedy(len(members), options, hosts, points)
+    greedy_seconds = time.perf_counter() - started
     greedy_value = _objective(greedy, points)
     opened, solver = greedy, "greedy"
     if points:
@@ -307,6 +371,7 @@ def form_circles(
         greedy_objective=greedy_value,
         objective=_objective(opened, points),
         solver=solver,
+        greedy_seconds=greedy_seconds,
     )
 
 
