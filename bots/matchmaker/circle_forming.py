@@ -51,10 +51,11 @@ from connec.interests import InterestSet, interest
 MIN_MEMBERS = 2  # besides the host: a circle of three
 MAX_MEMBERS = 7  # besides the host: a circle of eight
 TOP = 8  # the circles each member may be put in, best first
-SCORED = 8  # the hosts each member is fully scored against, after a cheap first look
-LOOKED = 48  # the hosts of one topic given that cheap first look, per member
+SCORED = 6  # the hosts each member is fully scored against, after a cheap first look
+LOOKED = 32  # the hosts of one topic given that cheap first look, per member
 PLACED = 1000  # points for placing someone at all; a fit adds at most a few hundred
 TIME_LIMIT_S = 20.0
+MIN_SOLVE_S = 2.0  # less than this left in the budget: the greedy answer stands
 TOPIC_KINDS = (ReasonKind.SHARED_INTERESTS, ReasonKind.SHARED_PERSONAL_INTERESTS)
 NO_PREFS = MatchPreferences()
 
@@ -273,6 +274,11 @@ def _greedy(
         opened[o] = [m for _, m in free]
         placed.update(opened[o])
         left[options[o].host_index] -= 1
+    # Whoever is left joins the best open circle of theirs that still has room.
+    for (m, o), _value in sorted(points.items(), key=lambda item: -item[1]):
+        if m not in placed and o in opened and len(opened[o]) < MAX_MEMBERS:
+            opened[o].append(m)
+            placed.add(m)
     return opened
 
 
@@ -334,16 +340,23 @@ def form_circles(
     *,
     year: int,
     time_limit_s: float = TIME_LIMIT_S,
+    budget_s: float | None = None,
     workers: int = 2,
 ) -> Forming:
-    """The circles to propose: the objective above, greedy first, then CP-SAT."""
+    """The circles to propose: the objective above, greedy first, then CP-SAT.
+
+    With ``budget_s`` the whole round keeps within it: CP-SAT gets what is left after
+    the greedy answer (at most ``time_limit_s``), and none when too little is left."""
     started = time.perf_counter()
     options, points, reasons = candidates(members, hosts, weights, year)
     greedy = _greedy(len(members), options, hosts, points)
     greedy_seconds = time.perf_counter() - started
     greedy_value = _objective(greedy, points)
     opened, solver = greedy, "greedy"
-    if points:
+    if budget_s is not None:
+        # Building the model takes about as long again as the solver is given.
+        time_limit_s = min(time_limit_s, (budget_s - greedy_seconds) / 2)
+    if points and time_limit_s >= MIN_SOLVE_S:
         improved = _solve(options, hosts, points, greedy, time_limit_s, workers)
         if improved is not None and _objective(improved, points) >= greedy_value:
             opened, solver = improved, "cp-sat"

@@ -66,6 +66,8 @@ MEMBERS_NEEDED = 2  # besides the host, for the room to be made
 # Someone who said no to a circle is not asked into another for this long.
 RESTING_AFTER_NO = timedelta(days=30)
 MATCHABLE = ("citizen", "peer")
+# A forming round keeps within this (greedy first, CP-SAT in what is left).
+FORMING_BUDGET_S = 50.0
 
 
 # Wishes ----------------------------------------------------------------------------------
@@ -215,7 +217,9 @@ async def read_input(session: AsyncSession, now: datetime, lang: str) -> Forming
 
 def _solve(data: FormingInput, year: int) -> Sequence[FormedCircle]:
     weights = interest_weights(data.people)
-    return form_circles(data.members, data.hosts, weights, year=year).circles
+    return form_circles(
+        data.members, data.hosts, weights, year=year, budget_s=FORMING_BUDGET_S
+    ).circles
 
 
 async def store(

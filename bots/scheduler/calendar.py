@@ -39,7 +39,7 @@ MODE_WORDS = {
     None: "In your visit room in Element: write, call or use video, as you like.",
 }
 
-CIRCLE_WORDS = "In your circle's room in Element: write, share pictures, or join the call."
+CIRCLE_WORDS = "In your circle's room in Element: write, share pictures or send voice messages."
 
 
 def build_ics(
