@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bots.common.commands import Where
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
@@ -25,10 +25,12 @@ from bots.scheduler.booking import LIST_WORDS, SAME_BOOKING_WINDOW, Answer, answ
 from bots.scheduler.dialogue import plain
 from bots.scheduler.reading import read_booking
 from bots.scheduler.reminders import (
+    cancel_reminders,
     next_occurrence,
     occurrences,
     plan_booking,
     schedule,
+    unschedule,
     visit_of,
 )
 from bots.scheduler.table import COMMANDS
@@ -41,14 +43,15 @@ log = logging.getLogger(__name__)
 CONFIRMED = "confirmed"
 # Gatherings someone may miss, without a word in the circle, before a kind word privately.
 MISSED_BEFORE_NOTICED = 3
+CANCEL_WORDS = frozenset({"aflys", "cancel", "slet", "delete"})
 
 
 @COMMANDS.command(
     "gathering",
     da=("samling", "samlinger"),
     en=("gathering", "gatherings"),
-    help="In a circle: the host books a gathering, e.g. “!gathering every Tuesday 2pm”; "
-    "alone, it lists them",
+    help="In a circle: the host books a gathering, e.g. “!gathering every Tuesday 2pm”, or "
+    "calls one off (“!gathering cancel 3”); alone, it lists them",
     args="[when]",
     where=Where.VISIT_ROOM,
 )
@@ -64,13 +67,46 @@ async def gathering_command(ctx: MessageContext) -> None:
         await answer("booking_not_yours.html")
         return
     await note_presence(ctx.runtime, ctx.room.room_id, ctx.sender)
+    word, _, rest = plain(ctx.args).partition(" ")
     if not ctx.args or plain(ctx.args) in LIST_WORDS:
         await list_gatherings(ctx, room, person, answer)
     elif not room.is_host(person):
         host = room.host
         await answer("gathering_host_only.html", host=pill(host) if host else None)
+    elif word in CANCEL_WORDS:
+        await cancel(ctx, room, rest, answer)
     else:
         await book(ctx, room, person, answer)
+
+
+async def cancel(ctx: MessageContext, room: CircleRoom, number: str, answer: Answer) -> None:
+    """The host calls a gathering off (a weekly one altogether): its reminders are
+    cancelled, and everyone is told in the circle."""
+    number = number.strip().lstrip("#")
+    if not number.isdigit():
+        await answer("gathering_which.html", number=None)
+        return
+    now = ctx.runtime.clock.now()
+    async with ctx.runtime.db.session() as session:
+        booking = await session.scalar(
+            select(Booking).where(
+                Booking.room_id == room.room_id,
+                func.coalesce(Booking.number, Booking.id) == int(number),
+                Booking.state == CONFIRMED,
+            )
+        )
+        if booking is None:
+            await answer("gathering_which.html", number=int(number))
+            return
+        booking.state, booking.updated_at = "cancelled", now
+        dropped = await cancel_reminders(session, booking.id)
+    unschedule(ctx.runtime, dropped)
+    await answer(
+        "gathering_cancelled.html",
+        mentions=room.mentions,
+        number=int(number),
+        topic=room.circle.topic,
+    )
 
 
 async def book(ctx: MessageContext, room: CircleRoom, host: Person, answer: Answer) -> None:

@@ -337,3 +337,20 @@ async def test_the_host_books_a_weekly_gathering_and_everyone_is_reminded_once_i
     await inside["aage"].sync()
     for words in (f"påmindelse om samling {booking.id}", "begynder om 15 minutter"):
         assert len(inside["aage"].received(scheduler.user_id, words)) == 1
+
+    # The host calls the weekly gathering off: nothing more is reminded.
+    await inside["birthe"].say(f"!samling aflys {booking.id}")
+    await inside["aage"].message(
+        scheduler.user_id, f"Samling {booking.id} i cirklen om", timeout=60
+    )
+    async with own_db.session() as session:
+        states = {
+            r.state
+            for r in (
+                await session.scalars(select(Reminder).where(Reminder.booking_id == booking.id))
+            ).all()
+            if r.occurrence_at > first
+        }
+        cancelled = await session.get(Booking, booking.id)
+    assert cancelled is not None and cancelled.state == "cancelled"
+    assert states <= {"cancelled"}
