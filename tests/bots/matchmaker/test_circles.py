@@ -354,3 +354,30 @@ async def test_the_host_books_a_weekly_gathering_and_everyone_is_reminded_once_i
         cancelled = await session.get(Booking, booking.id)
     assert cancelled is not None and cancelled.state == "cancelled"
     assert states <= {"cancelled"}
+
+
+async def test_a_coordinator_starts_a_circle_by_hand_and_the_people_who_fit_are_asked(
+    person, own_db: Database, own_matchmaker, coordinators_room: Inbox
+) -> None:
+    people = await gardeners(person, own_db, ("grete", "poul"))
+    async with own_db.session() as session:
+        for wish in (await session.scalars(select(CircleWish))).all():
+            await session.delete(wish)  # no offer: forming alone makes no circle
+    bot = await own_matchmaker()
+    host_id = people.host.user_id
+
+    await coordinators_room.say(f'!ny-cirkel "Krydderurter" {host_id}')
+    await coordinators_room.message(bot.user_id, "Krydderurter")
+    await coordinators_room.say("ja")
+    # Too few share "Krydderurter" (herbs): said kindly, nothing made.
+    await coordinators_room.message(bot.user_id, "For få ventende deler Krydderurter")
+
+    await coordinators_room.say(f"!ny-cirkel “Kolonihaven” {host_id}")
+    await coordinators_room.message(bot.user_id, "Starte en cirkel om Kolonihaven")
+    await coordinators_room.say("ja")
+    started = await coordinators_room.message(bot.user_id, "om Kolonihaven er startet")
+    assert "2 personer" in started.body
+    circle = await the_circle(own_db)
+    assert circle.source == "manual" and circle.topic == "Kolonihaven"
+    _, question = await asked(people.members["grete"], bot.user_id, "være med i en lille cirkel")
+    assert "Birthe" in question.body
