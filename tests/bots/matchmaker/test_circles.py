@@ -23,7 +23,15 @@ from bots.scheduler.bot import Scheduler
 from bots.scheduler.reminders import SENT, timer_of
 from connec.clock import FrozenClock
 from connec.db import Database
-from connec.models import Booking, Circle, CircleMember, CircleWish, Person, Reminder
+from connec.models import (
+    Booking,
+    Circle,
+    CircleMember,
+    CircleWish,
+    Person,
+    Reminder,
+    WellbeingAnswer,
+)
 from tests.bots.conftest import RunningBot
 from tests.bots.matchmaker.conftest import Inbox, add_person, join_invited_room
 from tests.harness import SynapseHarness, eventually
@@ -354,6 +362,19 @@ async def test_the_host_books_a_weekly_gathering_and_everyone_is_reminded_once_i
         cancelled = await session.get(Booking, booking.id)
     assert cancelled is not None and cancelled.state == "cancelled"
     assert states <= {"cancelled"}
+
+    # The care job asks circle members the wellbeing questions too, privately.
+    async def asked_wellbeing() -> bool:
+        async with own_db.session() as session:
+            return (
+                await session.scalar(
+                    select(WellbeingAnswer).where(
+                        WellbeingAnswer.person_id == people.rows["lis"].id
+                    )
+                )
+            ) is not None
+
+    await eventually(asked_wellbeing, what="Lis asked how she is")
 
 
 async def test_a_coordinator_starts_a_circle_by_hand_and_the_people_who_fit_are_asked(
