@@ -474,6 +474,14 @@ def ready(people: Sequence[tuple[str, str]]) -> bool:
     return host and members >= MEMBERS_NEEDED
 
 
+def possible(people: Sequence[tuple[str, str]]) -> bool:
+    """Whether a circle still asking can come together: the host has not said no, and
+    enough members have said yes or not yet answered."""
+    host_no = any(role == HOST and state == NO for role, state in people)
+    open_members = sum(1 for role, state in people if role == MEMBER and state in (ASKED, YES))
+    return not host_no and open_members >= MEMBERS_NEEDED
+
+
 async def record_answer(runtime: BotRuntime, member_id: int, answer: str, *, reply: Any) -> None:
     """Store one answer; the yes that completes host and two members makes it ready."""
     now = runtime.clock.now()
@@ -498,6 +506,13 @@ async def record_answer(runtime: BotRuntime, member_id: int, answer: str, *, rep
         state, topic = circle.state, circle.topic
     if answer == NO:
         await reply("circle_no_thanks.html")
+        if state == ASKING and not possible([(r, s) for r, s in states]):
+            # It can no longer come together: let the others go now, not at expiry.
+            async with runtime.db.session() as session:
+                row = await session.get(Circle, member.circle_id)
+                people = await _people(session, member.circle_id)
+            if row is not None:
+                await _lapse(runtime, row, people, now)
         return
     await reply("circle_yes.html", topic=topic, ready=state != ASKING)
     if state != ASKING:

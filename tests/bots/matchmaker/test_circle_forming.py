@@ -96,3 +96,14 @@ def test_a_made_up_town_is_formed_within_bounds_and_cp_sat_never_does_worse() ->
             assert (
                 circle.slot is None or not member.availability or circle.slot in member.availability
             )
+
+
+def test_a_circle_is_ready_with_the_host_and_two_members_and_lost_without_them() -> None:
+    from bots.matchmaker.circles import possible, ready
+
+    assert not ready([("host", "yes"), ("member", "yes"), ("member", "asked")])
+    assert ready([("host", "yes"), ("member", "yes"), ("member", "yes"), ("member", "no")])
+    assert not ready([("host", "asked"), ("member", "yes"), ("member", "yes")])
+    assert possible([("host", "asked"), ("member", "yes"), ("member", "asked")])
+    assert not possible([("host", "no"), ("member", "yes"), ("member", "yes")])
+    assert not possible([("host", "yes"), ("member", "yes"), ("member", "no"), ("member", "no")])
