@@ -7,6 +7,7 @@ lines carry IDs only, never the topic's or anyone's words.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 
@@ -149,7 +150,10 @@ async def _new_circle(runtime: BotRuntime, pending: PendingAction) -> Outcome:
     members = [m for m in data.members if host is None or m.person_id != host.profile.person_id]
     if host is None:
         return Outcome(False, "coordinator_problem.html", {"problem": "too_few", "topic": topic})
-    forming = form_circles(members, [host], interest_weights(data.people), year=now.year)
+    # Off the event loop, as every forming round: people keep getting answers meanwhile.
+    forming = await asyncio.to_thread(
+        form_circles, members, [host], interest_weights(data.people), year=now.year
+    )
     if not forming.circles:
         return Outcome(False, "coordinator_problem.html", {"problem": "too_few", "topic": topic})
     async with runtime.db.session() as session:
