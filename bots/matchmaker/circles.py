@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.common.commands import Where
 from bots.common.runtime import BotRuntime, MessageContext, txn_id
-from bots.matchmaker import jobs, rooms
+from bots.matchmaker import intake, jobs, rooms
 from bots.matchmaker.circle_forming import FormedCircle, Host, form_circles, topic_name
 from bots.matchmaker.intake_steps import describe_availability
 from bots.matchmaker.matching import LIVE_MATCH_STATES
@@ -79,7 +79,7 @@ async def _me(session: AsyncSession, matrix_id: str) -> Person | None:
 
 @COMMANDS.command(
     "circle",
-    da=("cirkel", "cirkler-ønske"),
+    da=("cirkel",),
     en=("circle", "group"),
     help="Ask to be in a small circle of people who share an interest",
     where=Where.DIRECT,
@@ -101,6 +101,9 @@ async def host_command(ctx: MessageContext) -> None:
 
 
 async def _wish(ctx: MessageContext, kind: str, topic: str) -> None:
+    # In the middle of the intake "cirkel" may be an answer (an interest), not a wish.
+    if await intake.answered_instead(ctx):
+        return
     runtime = ctx.runtime
     async with runtime.db.session() as session:
         me = await _me(session, ctx.sender)
