@@ -765,16 +765,20 @@ async def leave(runtime: BotRuntime, circle_id: int, matrix_id: str, *, reply: A
             ((m, p) for m, p in people if m.state == YES and m.id != member.id),
             key=lambda mp: (mp[0].answered_at or now, mp[0].id),
         )
-        if member.role == HOST and staying:
+        asking = circle.state == ASKING
+        if member.role == HOST and staying and not asking:
             staying[0][0].role, member.role = HOST, MEMBER
             new_host = staying[0][1]
-        closing = not staying
-        if closing:
+        if not staying and not asking:
             circle.state, circle.closed_at, circle.closed_by = CLOSED, now, matrix_id
+        # Still asking: leaving is a late no, and may leave too few to come together.
+        lost = asking and not possible([(m.role, m.state) for m, _ in people])
         session.add(
             AuditEntry(actor=matrix_id, action="circle_left", subject=str(circle_id), at=now)
         )
         topic, room_id, lang = circle.topic, circle.room_id, circle.language
+    if lost:
+        await _lapse(runtime, circle, people, now)
     # Thanked privately, wherever they wrote the word.
     await runtime.send_direct(
         matrix_id,
