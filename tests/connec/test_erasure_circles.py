@@ -56,3 +56,29 @@ async def test_erasing_a_host_keeps_the_circle_and_forgets_them(tmp_path: Path) 
     assert [m.person_id for m in members] == [other.id] and wishes == []
     assert booking is not None and booking.booked_by == booking.confirmed_by == reference
     assert kept is not None and kept.closed_by == reference and kept.state == "introduced"
+
+
+async def test_my_data_lists_my_circles_and_wishes(tmp_path: Path) -> None:
+    from portal.records import export_person
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'connec.db'}"
+    await asyncio.to_thread(migrate, url)
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            me = Person(matrix_id="@me:t", role="citizen", display_name="Inger")
+            session.add(me)
+            await session.flush()
+            circle = Circle(topic="Kolonihaven", state="introduced")
+            session.add(circle)
+            await session.flush()
+            session.add(CircleMember(circle_id=circle.id, person_id=me.id, state="yes"))
+            session.add(CircleWish(person_id=me.id, kind="member"))
+            await session.flush()
+            data = await export_person(session, me)
+    finally:
+        await db.close()
+    assert [(c["topic"], c["state"], c["role"]) for c in data["circles"]] == [
+        ("Kolonihaven", "yes", "member")
+    ]
+    assert [w["kind"] for w in data["circle_wishes"]] == ["member"]
