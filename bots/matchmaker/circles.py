@@ -677,15 +677,24 @@ async def advance(runtime: BotRuntime, circle_id: int) -> None:
 
 
 async def advance_all(runtime: BotRuntime) -> None:
+    """Circles whose room is still being made, and circles under way with a yes not
+    yet invited (only those: a municipality's many quiet circles cost nothing here)."""
     async with runtime.db.session() as session:
-        ids = (
+        unfinished = (
+            await session.scalars(select(Circle.id).where(Circle.state.in_(UNFINISHED)))
+        ).all()
+        late_yes = (
             await session.scalars(
-                select(Circle.id)
-                .where(Circle.state.in_((*UNFINISHED, INTRODUCED)))
-                .order_by(Circle.id)
+                select(CircleMember.circle_id)
+                .join(Circle, Circle.id == CircleMember.circle_id)
+                .where(
+                    Circle.state == INTRODUCED,
+                    CircleMember.state == YES,
+                    CircleMember.invited_at.is_(None),
+                )
             )
         ).all()
-    for circle_id in ids:
+    for circle_id in sorted({*unfinished, *late_yes}):
         try:
             await advance(runtime, circle_id)
         except Exception:
