@@ -372,6 +372,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bots.matchmaker.bench_federation import main as bench_federation
 
         return bench_federation(_settings(args), console, outage=args.outage)
+    if args.part == "match" and args.circles:
+        from bots.matchmaker.bench_circles import main as bench_circles
+
+        return bench_circles(console, size=args.size)
     if args.part == "match":
         from bots.matchmaker.bench import main as bench_match
 
@@ -541,6 +545,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--compare", action="store_true", help="match: also the anchors, in the same run"
+    )
+    bench.add_argument(
+        "--circles", action="store_true", help="match: form circles for the waiting citizens"
     )
     bench.set_defaults(run=cmd_bench)
 

@@ -38,6 +38,9 @@ from connec.models import (
     AuditEntry,
     Booking,
     CheckIn,
+    Circle,
+    CircleMember,
+    CircleWish,
     Concern,
     Dialogue,
     DirectRoom,
@@ -212,6 +215,16 @@ async def erase_rows(session: AsyncSession, person: Person) -> str:
             )
         ),
         delete(HandledEvent).where(HandledEvent.room_id.in_(direct_rooms)),
+        # A circle goes on without them: their place and wishes go, and the circle's
+        # gatherings and ending no longer name who booked or closed them.
+        delete(CircleMember).where(CircleMember.person_id == person.id),
+        delete(CircleWish).where(CircleWish.person_id == person.id),
+        update(Booking).where(Booking.booked_by == person.matrix_id).values(booked_by=reference),
+        update(Booking)
+        .where(Booking.confirmed_by == person.matrix_id)
+        .values(confirmed_by=reference),
+        update(Circle).where(Circle.closed_by == person.matrix_id).values(closed_by=reference),
+        update(Circle).where(Circle.created_by == person.matrix_id).values(created_by=reference),
         delete(SeenDevice).where(SeenDevice.matrix_id == person.matrix_id),
         update(AuditEntry)
         .where(AuditEntry.subject == person.matrix_id)

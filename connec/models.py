@@ -260,7 +260,13 @@ class Booking(Base):
     # The short number people use is the first row's id; the row a move makes keeps it
     # here (None: this row is the first, and its id is the number).
     number: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    # A visit belongs to a match; a gathering to a circle.
+    match_id: Mapped[int | None] = mapped_column(
+        ForeignKey("matches.id", ondelete="CASCADE"), nullable=True
+    )
+    circle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("circles.id", ondelete="CASCADE"), nullable=True
+    )
     room_id: Mapped[str] = mapped_column(String(255))
     booked_by: Mapped[str] = mapped_column(String(255))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -449,3 +455,73 @@ class SeenDevice(Base):
     matrix_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     device_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CircleWish(Base):
+    """Someone who asked to be in a circle, or offered to host one about a topic.
+
+    kind ``member``: they would like a group; kind ``host``: they offer to lead a
+    circle about ``topic`` (their own words). open -> used | withdrawn.
+    """
+
+    __tablename__ = "circle_wishes"
+    __table_args__ = (Index("ix_circle_wishes_open", "state", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # member | host
+    topic: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Circle(Base):
+    """A small interest group of 3-8 people with a host, in one language.
+
+    asking (host and members asked) -> ready (the host and two members said yes) ->
+    room_created -> invited -> introduced; lapsed when too few said yes in time;
+    closed when a coordinator or the last members end it. The room is made by the
+    same recorded steps as a visit room, so a crash never makes two.
+    """
+
+    __tablename__ = "circles"
+    __table_args__ = (Index("ix_circles_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8), default="da")
+    slot: Mapped[str | None] = mapped_column(String(8), nullable=True)  # "tue-pm": when all can
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    source: Mapped[str] = mapped_column(String(16), default="forming")  # forming | manual
+    state: Mapped[str] = mapped_column(String(16), default="asking")
+    room_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    room_txn: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    introduced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class CircleMember(Base):
+    """One person in a circle: its host or a member, and where their yes stands.
+
+    asked -> yes | no; yes -> left. Nobody in the circle learns who said no.
+    """
+
+    __tablename__ = "circle_members"
+    __table_args__ = (UniqueConstraint("circle_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(8), default="member")  # host | member
+    state: Mapped[str] = mapped_column(String(8), default="asked")  # asked | yes | no | left
+    event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The last gathering they came to (a word in the room near its time), for kind care.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

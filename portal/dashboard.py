@@ -22,7 +22,15 @@ from sqlalchemy.orm import aliased
 
 from connec.evidence.records import read_answers
 from connec.i18n import translations
-from connec.models import Booking, Concern, Match, Person, Proposal
+from connec.models import (
+    Booking,
+    Circle,
+    CircleMember,
+    Concern,
+    Match,
+    Person,
+    Proposal,
+)
 from connec.people import MATCHABLE_ROLES, age_band
 from portal import charts, keys
 from portal.auth import requires, take_notice, viewer_of
@@ -266,6 +274,42 @@ async def _charts(
     return out
 
 
+async def _circle_counts(
+    session: AsyncSession, municipality: str | None, now: datetime
+) -> dict[str, int | None]:
+    """Circles going on, the people in them, and gatherings held so far; each None
+    when under ``charts.MIN_GROUP``, so a small group is never shown (nobody stands out)."""
+    going_on = select(Circle.id).where(Circle.state == "introduced")
+    members = (
+        await session.execute(
+            select(CircleMember.circle_id, Person.id)
+            .join(Person, Person.id == CircleMember.person_id)
+            .where(
+                CircleMember.circle_id.in_(going_on),
+                CircleMember.state == "yes",
+                _scope(Person.municipality, municipality),
+            )
+        )
+    ).all()
+    circle_ids = {circle_id for circle_id, _ in members}
+    bookings = (
+        await session.scalars(select(Booking).where(Booking.circle_id.in_(circle_ids)))
+    ).all()
+    held = sum(
+        1
+        for _ in charts.visits(
+            (charts.VisitSeries(b.starts_at, b.weekly, b.state, b.updated_at) for b in bookings),
+            now,
+        )
+    )
+    found = {
+        "circles": len(circle_ids),
+        "members": len({p for _, p in members}),
+        "gatherings": held,
+    }
+    return {key: value if value >= charts.MIN_GROUP else None for key, value in found.items()}
+
+
 async def dashboard_page(
     request: web.Request,
     *,
@@ -282,10 +326,13 @@ async def dashboard_page(
     async with request.app[keys.DATABASE].session() as session:
         lists = await _lists(session, viewer.municipality)
         chart_list = await _charts(session, viewer.municipality, now, zone, lang)
+        circle_counts = await _circle_counts(session, viewer.municipality, now)
     silence = timedelta(days=settings.visits.silence_days)
     context = {
         **lists,
         "charts": chart_list,
+        "circle_counts": circle_counts,
+        "min_group": charts.MIN_GROUP,
         "municipality": viewer.municipality,
         "this_year": now.astimezone(zone).year,
         "now": now,

@@ -18,6 +18,9 @@ from connec.models import (
     Base,
     Booking,
     CheckIn,
+    Circle,
+    CircleMember,
+    CircleWish,
     Concern,
     Dialogue,
     DirectRoom,
@@ -112,6 +115,14 @@ async def export_person(session: AsyncSession, person: Person) -> dict[str, Any]
     rooms = await session.scalars(
         select(DirectRoom).where(DirectRoom.matrix_id == person.matrix_id)
     )
+    circles = (
+        await session.execute(
+            select(CircleMember, Circle.topic)
+            .join(Circle, Circle.id == CircleMember.circle_id)
+            .where(CircleMember.person_id == person.id)
+        )
+    ).all()
+    wishes = await session.scalars(select(CircleWish).where(CircleWish.person_id == person.id))
     audit = await session.scalars(
         select(AuditEntry)
         .where(
@@ -140,5 +151,7 @@ async def export_person(session: AsyncSession, person: Person) -> dict[str, Any]
         "concerns_raised": [_row(c) for c in concerns],
         "conversations_with_bots": [_row(d) for d in dialogues],
         "direct_rooms": [_row(r) for r in rooms],
+        "circles": [{**_row(m, leave_out=("event_id",)), "topic": topic} for m, topic in circles],
+        "circle_wishes": [_row(w) for w in wishes],
         "history": [_row(a) for a in audit],
     }

@@ -85,8 +85,16 @@ class SharedRoom:
 
 SHARED_ROOMS: Mapping[Where, SharedRoom] = MappingProxyType(
     {
-        # The scheduler lives in every visit room; the matchmaker has only `!afslut` there.
-        Where.VISIT_ROOM: SharedRoom("scheduler", (("afslut", "end"),)),
+        # The scheduler lives in every visit room and circle; the matchmaker has only
+        # `!afslut` there, and in circles `!forlad` and `!overdrag`.
+        Where.VISIT_ROOM: SharedRoom(
+            "scheduler",
+            (
+                ("afslut", "end"),
+                ("forlad", "udmeld", "leave"),
+                ("overdrag", "handover", "hand-over"),
+            ),
+        ),
         # The matchmaker runs the coordinators' room; the scheduler has only `!trivsel` there.
         Where.COORDINATORS_ROOM: SharedRoom("matchmaker", (("trivsel", "wellbeing"),)),
     }

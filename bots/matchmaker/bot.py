@@ -3,8 +3,10 @@ and takes concerns and coordinators' commands.
 
 One file per job: ``intake.py`` (the dialogue in a person's direct room),
 ``commands_profile.py`` (!profil, !ret, !pause, !fortsæt), ``matching.py`` (a matching
-round), ``proposals.py`` (asking both people, their answers), ``rooms.py`` (the visit
+round), ``proposals.py`` (asking both people, their answers), ``circles.py`` (small
+interest groups with a host: wishes, asking, their rooms, leaving), ``rooms.py`` (the visit
 room's state machine and endings), ``concerns.py`` (!bekymring) and
+``commands_circles.py`` (!cirkler, !ny-cirkel, !luk-cirkel),
 ``commands_coordinator.py`` (the coordinators' room, its commands that change
 asking first through ``asking.py``) and ``welcome.py`` (greeting
 people enrolled, approved or imported). Each declares its commands on
@@ -22,6 +24,8 @@ from bots.common.messages import Messages
 from bots.common.runtime import Bot, BotRuntime, MessageContext
 from bots.matchmaker import (
     asking,
+    circles,
+    commands_circles,  # noqa: F401 - declares its commands on the table
     commands_coordinator,
     commands_profile,
     concerns,
@@ -49,6 +53,7 @@ class Matchmaker(Bot):
             concerns.on_text,
             intake.continue_dialogue,
             proposals.on_text,
+            circles.on_text,
             rooms.on_text,
             commands_coordinator.on_text,
             intake.on_text,
@@ -60,7 +65,12 @@ class Matchmaker(Bot):
     async def on_reaction(
         self, runtime: BotRuntime, room: nio.MatrixRoom, event: nio.ReactionEvent
     ) -> None:
-        for handler in (proposals.on_reaction, commands_coordinator.on_reaction, rooms.on_reaction):
+        for handler in (
+            proposals.on_reaction,
+            circles.on_reaction,
+            commands_coordinator.on_reaction,
+            rooms.on_reaction,
+        ):
             if await handler(runtime, room, event):
                 return
 
@@ -79,12 +89,14 @@ class Matchmaker(Bot):
 
     async def on_new_device(self, runtime: BotRuntime, person: str, device_ids: list[str]) -> None:
         await proposals.ask_again(runtime, person, device_ids)
+        await circles.ask_again(runtime, person, device_ids)
         await intake.ask_again(runtime, person, device_ids)
 
     async def on_start(self, runtime: BotRuntime) -> None:
         await intake.on_start(runtime)
         await proposals.on_start(runtime)
         await rooms.on_start(runtime)
+        await circles.on_start(runtime)
         await matching.on_start(runtime)
         await concerns.on_start(runtime)
         await asking.on_start(runtime)

@@ -2,7 +2,8 @@
 
 ``!profil`` shows the profile in words, ``!ret <del>`` changes one part (the same
 questions as the intake, for that part only), ``!pause`` and ``!fortsæt`` stop and
-start new proposals, ``!sprog`` switches between Danish and English.
+start new proposals, ``!sprog`` switches between Danish and English, ``!tidszone``
+sets the zone times are shown in (for people abroad).
 
 In the middle of a dialogue, one of these words written without "!" is taken as
 an answer ("sprog, historie" are interests), so nobody is thrown out of a question.
@@ -10,6 +11,9 @@ an answer ("sprog, historie" are interests), so nobody is thrown out of a questi
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
 from sqlalchemy import select
 
 from bots.common.commands import Where, fold
@@ -19,6 +23,7 @@ from bots.matchmaker import intake_steps as steps
 from bots.matchmaker.table import COMMANDS
 from connec.models import AuditEntry, Person
 from connec.people import MATCHABLE_ROLES
+from connec.timezones import zone_from_words
 
 LANGUAGE_WORDS = {
     "da": frozenset(fold(w) for w in ("dansk", "danish", "da", "dk", "danske")),
@@ -216,3 +221,37 @@ async def switch_language(ctx: MessageContext) -> None:
 
 async def on_start(runtime: BotRuntime) -> None:
     """Nothing runs in the background for profile commands."""
+
+
+@COMMANDS.command(
+    "timezone",
+    da=("tidszone",),
+    en=("timezone", "time-zone"),
+    help="Your time zone, if you live abroad: times are shown on your own clock",
+    args="[city or zone, e.g. Berlin]",
+    where=Where.DIRECT,
+)
+async def set_timezone(ctx: MessageContext) -> None:
+    """``!tidszone Berlin``: bookings, reminders and calendar files in this person's time."""
+    if await intake.answered_instead(ctx):
+        return
+    async with ctx.runtime.db.session() as session:
+        person = await session.scalar(select(Person).where(Person.matrix_id == ctx.sender))
+        if person is None:
+            await ctx.reply("profile_unknown.html")
+            return
+        zone = zone_from_words(ctx.args) if ctx.args else None
+        if ctx.args and zone is None:
+            await ctx.reply("profile_timezone.html", unknown=ctx.args, zone=person.timezone)
+            return
+        if zone is not None:
+            person.timezone = zone
+        current = person.timezone
+    local = ctx.runtime.clock.now().astimezone(ZoneInfo(current))
+    await ctx.reply(
+        "profile_timezone.html",
+        unknown=None,
+        changed=zone is not None,
+        zone=current,
+        local=format_time(local, "HH.mm", locale=ctx.lang),
+    )

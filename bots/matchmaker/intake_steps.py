@@ -36,6 +36,7 @@ from connec.people import (
 )
 from connec.profile import check
 from connec.spelling import Vocabulary, clear_distance
+from connec.timezones import DEFAULT_ZONE, zone_from_words
 
 DOMAIN = "matchmaker_intake"
 
@@ -67,7 +68,7 @@ STEP_FIELDS: Mapping[str, tuple[str, ...]] = {
     "birth_year": ("birth_year",),
     "gender": ("gender",),
     # "Near me" needs a postcode, so a place without one also clears that wish.
-    "place": ("postcode", "municipality", "near_me"),
+    "place": ("postcode", "municipality", "near_me", "timezone"),
     "languages": ("languages",),
     "interests": ("interest_keys", "interest_words"),
     "about": ("about",),
@@ -513,7 +514,10 @@ def _parse_place(text: str, context: _Context) -> dict[str, Any] | Problem:
     if postcode is None and not rest:
         return Problem("postcode")
     if postcode is None:
-        return {"postcode": None, "municipality": rest, "near_me": False}
+        # A place abroad ("Berlin", "Spanien") also sets the clock times are shown on.
+        zone = zone_from_words(rest)
+        abroad = {"timezone": zone} if zone is not None and zone != DEFAULT_ZONE else {}
+        return {"postcode": None, "municipality": rest, "near_me": False, **abroad}
     return {"postcode": postcode.group(1), "municipality": rest or None}
 
 

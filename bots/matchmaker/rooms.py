@@ -82,6 +82,13 @@ def power_levels(bots: list[str], scheduler: str) -> dict[str, Any]:
 
 
 def room_state(match_id: int, token: str, bots: list[str]) -> list[dict[str, Any]]:
+    return private_state(MARKER, {"match_id": match_id, "token": token}, bots)
+
+
+def private_state(marker: str, content: dict[str, Any], bots: list[str]) -> list[dict[str, Any]]:
+    """The state of a room connec makes for people (a visit room, a circle): encrypted,
+    invite-only, no guests, the bots as service members, and a marker with the token
+    that finds the room again after a crash."""
     return [
         {
             "type": "m.room.encryption",
@@ -102,7 +109,7 @@ def room_state(match_id: int, token: str, bots: list[str]) -> list[dict[str, Any
             "state_key": "",
             "content": {"service_members": bots},
         },
-        {"type": MARKER, "state_key": "", "content": {"match_id": match_id, "token": token}},
+        {"type": marker, "state_key": "", "content": content},
     ]
 
 
@@ -142,8 +149,8 @@ def _http(runtime: BotRuntime) -> SynapseAdmin:
     return SynapseAdmin(runtime.settings.synapse.url)
 
 
-async def _find_room(runtime: BotRuntime, token: str) -> str | None:
-    """A room made before a crash, found by the token it carries."""
+async def find_room(runtime: BotRuntime, token: str, marker: str = MARKER) -> str | None:
+    """A room made before a crash, found by the token its ``marker`` state carries."""
     assert runtime.client is not None
     async with _http(runtime) as http:
         joined = await http.request(
@@ -153,7 +160,7 @@ async def _find_room(runtime: BotRuntime, token: str) -> str | None:
             with contextlib.suppress(SynapseError):
                 state = await http.request(
                     "GET",
-                    f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{MARKER}/",
+                    f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{marker}/",
                     token=runtime.client.access_token,
                 )
                 if state.get("token") == token:
@@ -177,7 +184,7 @@ async def create_room(runtime: BotRuntime, match_id: int) -> str | None:
         await _set(runtime, match_id, room_txn=token)  # stored before the room exists
     else:
         token = match.room_txn
-        found = await _find_room(runtime, token)
+        found = await find_room(runtime, token)
         if found is not None:
             await _set(runtime, match_id, room_id=found, state="room_created")
             return found

@@ -1,8 +1,10 @@
-"""The scheduler bot: lives in every visit room; books visits, reminds, and cares after.
+"""The scheduler bot: lives in every visit room and circle; books visits and
+gatherings, reminds, and cares after.
 
 One file per job: ``booking.py`` (!besøg, !aflys, !flyt and confirmations),
 ``reminders.py`` (planning and the timer), ``calendar.py`` (.ics files),
 ``checkin.py`` (how did the visit go), ``silence.py`` (quiet rooms),
+``gatherings.py`` (a circle's gatherings, and who stops coming),
 ``wellbeing.py`` (the UCLA loneliness scale and !trivsel) and ``conversations.py``
 (which private question an answer belongs to). Each declares its commands on the
 one table in ``table.py``, so help is generated from all of them.
@@ -25,6 +27,7 @@ from bots.scheduler import (
     checkin,
     conversations,
     dialogue,
+    gatherings,
     reminders,
     silence,
     wellbeing,
@@ -58,6 +61,7 @@ class Scheduler(Bot):
     async def on_text(self, ctx: MessageContext) -> None:
         if ctx.where is Where.VISIT_ROOM:
             await silence.note_activity(ctx.runtime, ctx.room.room_id)
+            await gatherings.note_presence(ctx.runtime, ctx.room.room_id, ctx.sender)
             # Anything else is the pair talking to each other: the bot keeps quiet,
             # unless they clearly arrange a day and a time.
             if not await booking.on_text(ctx):
@@ -107,6 +111,7 @@ class Scheduler(Bot):
     async def care(self, runtime: BotRuntime) -> None:
         """The periodic care job: quiet rooms, then wellbeing questions that are due."""
         await silence.check(runtime)
+        await gatherings.check(runtime)
         await wellbeing.check(runtime)
 
     async def on_stop(self, runtime: BotRuntime) -> None:

@@ -22,7 +22,7 @@ from nio.crypto.attachments import encrypt_attachment
 from sqlalchemy import select
 
 from bots.common.runtime import BotRuntime, txn_id
-from bots.scheduler.visit_room import VisitRoom, first_name, visit_room_of_match
+from bots.scheduler.visit_room import CircleRoom, VisitRoom, first_name, room_of_booking
 from connec.models import Booking
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ MODE_WORDS = {
     "chat": "By writing in your visit room in Element.",
     None: "In your visit room in Element: write, call or use video, as you like.",
 }
+
+CIRCLE_WORDS = "In your circle's room in Element: write, share pictures or send voice messages."
 
 
 def build_ics(
@@ -72,6 +74,9 @@ def build_ics(
 
 def filename(booking: Booking, lang: str) -> str:
     # ASCII, so every phone and mail program keeps the name.
+    if booking.circle_id is not None:
+        word = "samling" if lang == "da" else "gathering"
+        return f"{word}-{booking.visit_number}.ics"
     return (
         f"besoeg-{booking.visit_number}.ics"
         if lang == "da"
@@ -79,14 +84,20 @@ def filename(booking: Booking, lang: str) -> str:
     )
 
 
-def ics_for(runtime: BotRuntime, booking: Booking, room: VisitRoom, lang: str) -> bytes:
+def ics_for(
+    runtime: BotRuntime, booking: Booking, room: VisitRoom | CircleRoom, lang: str
+) -> bytes:
     """The calendar file of a booking, its words in ``lang``."""
     words = runtime.bot.messages
-    summary = words.gettext(lang, "Visit: {a} and {b}").format(
-        a=first_name(room.a), b=first_name(room.b)
-    )
-    mode = booking.contact_mode if booking.contact_mode in MODE_WORDS else None
-    description = words.gettext(lang, MODE_WORDS[mode])
+    if isinstance(room, CircleRoom):
+        summary = words.gettext(lang, "Circle: {topic}").format(topic=room.circle.topic)
+        description = words.gettext(lang, CIRCLE_WORDS)
+    else:
+        summary = words.gettext(lang, "Visit: {a} and {b}").format(
+            a=first_name(room.a), b=first_name(room.b)
+        )
+        mode = booking.contact_mode if booking.contact_mode in MODE_WORDS else None
+        description = words.gettext(lang, MODE_WORDS[mode])
     return build_ics(
         uid=f"connec-visit-{booking.id}@{runtime.settings.synapse.server_name}",
         starts_at=booking.starts_at,
@@ -132,7 +143,7 @@ async def send_calendar(runtime: BotRuntime, booking_id: int) -> str | None:
     assert runtime.client is not None
     async with runtime.db.session() as session:
         booking = await session.get(Booking, booking_id)
-        room = await visit_room_of_match(session, booking.match_id) if booking else None
+        room = await room_of_booking(session, booking) if booking else None
     if booking is None or room is None or booking.state != "confirmed":
         return None
     lang = room.language(runtime.settings.language)

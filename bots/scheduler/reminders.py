@@ -40,9 +40,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.common.runtime import BotRuntime, txn_id
 from bots.scheduler import checkin
-from bots.scheduler.visit_room import VisitRoom, first_name, visit_room_of_match
+from bots.scheduler.visit_room import (
+    CircleRoom,
+    VisitRoom,
+    circle_room,
+    first_name,
+    room_of_booking,
+)
 from connec.clock import Clock
-from connec.models import Booking, Match, Person, Reminder
+from connec.models import Booking, Circle, Match, Person, Reminder
 from connec.settings import SchedulerBehaviour
 
 log = logging.getLogger(__name__)
@@ -368,6 +374,12 @@ def timer_of(runtime: BotRuntime) -> Timer | None:
 # --- The tables -------------------------------------------------------------------
 
 
+def checked_in(room: VisitRoom | CircleRoom) -> list[int]:
+    """Who is asked how it went after each time: both of a pair. A circle's members
+    are cared for by who keeps coming (``gatherings.py``), not asked each week."""
+    return [p.id for p in room.people] if isinstance(room, VisitRoom) else []
+
+
 def visit_of(booking: Booking) -> Visit:
     return Visit(booking.starts_at, booking.zone, booking.duration_minutes, booking.weekly)
 
@@ -464,7 +476,7 @@ class Due:
 
     reminder: Reminder
     booking: Booking
-    room: VisitRoom
+    room: VisitRoom | CircleRoom
 
 
 async def _load_due(runtime: BotRuntime, reminder_ids: Sequence[int]) -> list[Due]:
@@ -486,7 +498,7 @@ async def _load_due(runtime: BotRuntime, reminder_ids: Sequence[int]) -> list[Du
             b.id: b
             for b in (await session.scalars(select(Booking).where(Booking.id.in_(booking_ids))))
         }
-        match_ids = {b.match_id for b in bookings.values()}
+        match_ids = {b.match_id for b in bookings.values() if b.match_id is not None}
         matches = {
             m.id: m for m in (await session.scalars(select(Match).where(Match.id.in_(match_ids))))
         }
@@ -495,10 +507,26 @@ async def _load_due(runtime: BotRuntime, reminder_ids: Sequence[int]) -> list[Du
             p.id: p
             for p in (await session.scalars(select(Person).where(Person.id.in_(person_ids))))
         }
+        circles = {
+            c.id: await circle_room(session, c)
+            for c in await session.scalars(
+                select(Circle).where(
+                    Circle.id.in_({b.circle_id for b in bookings.values() if b.circle_id})
+                )
+            )
+        }
         due: list[Due] = []
         for reminder in rows:
             booking = bookings.get(reminder.booking_id)
-            match = matches.get(booking.match_id) if booking else None
+            if booking is not None and booking.circle_id is not None:
+                # A circle's gathering: one reminder in its room for everyone.
+                gathering = circles.get(booking.circle_id)
+                if gathering is None or booking.state != "confirmed" or not gathering.active:
+                    reminder.state = CANCELLED
+                else:
+                    due.append(Due(reminder, booking, gathering))
+                continue
+            match = matches.get(booking.match_id) if booking and booking.match_id else None
             a = people.get(match.a_id) if match else None
             b = people.get(match.b_id) if match else None
             if booking is None or match is None or a is None or b is None:
@@ -524,7 +552,7 @@ async def send_before(runtime: BotRuntime, due: Due) -> str | None:
     minutes = max(0, round(left.total_seconds() / 60))
     return await runtime.post(
         room.room_id,
-        "reminder.html",
+        "gathering_reminder.html" if isinstance(room, CircleRoom) else "reminder.html",
         lang,
         txn=txn_id("reminder", str(due.reminder.id)),
         readers=None,
@@ -575,6 +603,7 @@ async def fire(runtime: BotRuntime, reminder_ids: Sequence[int]) -> None:
                 r, booking = due.reminder, due.booking
                 try:
                     if r.kind == CHECKIN:
+                        assert isinstance(due.room, VisitRoom)  # circles have no check-ins
                         handled, event_id = await checkin.ask(runtime, r, booking, due.room)
                     else:
                         # Posted is handled: the outbox sends it once someone can read it.
@@ -657,13 +686,13 @@ async def after_fire(runtime: BotRuntime, booking_id: int) -> None:
         booking = await session.get(Booking, booking_id)
         if booking is None or booking.state != "confirmed" or not booking.weekly:
             return
-        room = await visit_room_of_match(session, booking.match_id)
+        room = await room_of_booking(session, booking)
         if room is None:
             return
         made = await plan_booking(
             session,
             booking,
-            [p.id for p in room.people],
+            checked_in(room),
             runtime.clock.now(),
             runtime.settings.visits,
         )

@@ -32,7 +32,15 @@ from bots.common.runtime import BotRuntime, MessageContext, txn_id
 from bots.scheduler import dialogue
 from bots.scheduler.table import COMMANDS
 from connec.i18n import normalise_language
-from connec.models import Dialogue, Match, Person, WellbeingAnswer, real_person
+from connec.models import (
+    Circle,
+    CircleMember,
+    Dialogue,
+    Match,
+    Person,
+    WellbeingAnswer,
+    real_person,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,13 +182,21 @@ async def _ask_item(
 
 
 async def due_people(runtime: BotRuntime) -> list[tuple[int, str]]:
-    """Citizens and peers in an active match not asked within ``wellbeing_every_days``."""
+    """Citizens and peers in an active match or circle not asked within
+    ``wellbeing_every_days``."""
     since = runtime.clock.now() - timedelta(days=runtime.settings.visits.wellbeing_every_days)
     async with runtime.db.session() as session:
         in_match = (
             await session.execute(select(Match.a_id, Match.b_id).where(Match.state == "introduced"))
         ).all()
-        ids = {pid for row in in_match for pid in row}
+        in_circle = (
+            await session.scalars(
+                select(CircleMember.person_id)
+                .join(Circle, Circle.id == CircleMember.circle_id)
+                .where(Circle.state == "introduced", CircleMember.state == "yes")
+            )
+        ).all()
+        ids = {pid for row in in_match for pid in row} | set(in_circle)
         if not ids:
             return []
         last_asked = dict(

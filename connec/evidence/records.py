@@ -123,6 +123,8 @@ async def read_records(session: AsyncSession, municipality: str | None) -> Recor
         for booking in (
             await session.scalars(select(Booking).where(Booking.match_id.in_(started)))
         ).all():
+            if booking.match_id is None:
+                continue  # a circle's gathering (selected out above; said for the type)
             records.bookings.append(
                 BookingRecord(
                     booking.match_id,

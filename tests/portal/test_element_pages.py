@@ -27,11 +27,12 @@ async def test_element_on_another_host_may_fetch_each_page(portal: TestClient, p
     assert '<html lang="da"' in page
 
 
-async def test_the_home_page_offers_five_choices_in_danish(portal: TestClient) -> None:
+async def test_the_home_page_offers_six_choices_in_danish(portal: TestClient) -> None:
     page = await (await portal.get("/element/home")).text()
     for choice in (
         "Skriv til din besøgsven",
         "Book et besøg",
+        "Vær med i en cirkel",
         "Sådan ringer du op",
         "Få hjælp",
         "Gør teksten større",
@@ -44,7 +45,8 @@ async def test_the_home_page_offers_five_choices_in_danish(portal: TestClient) -
     assert "Skriv »hjælp« til connec" in page
     # Text size is set on each device: config.json cannot set it (docs/element.md).
     assert "Ctrl" in page and "på hver enhed for sig" in page
-    assert page.count('role="img"') == 5
+    assert "vært Kolonihaven" in page  # a circle: join one, or host one yourself
+    assert page.count('role="img"') == 6
 
 
 async def test_the_home_page_switches_to_english(portal: TestClient) -> None:

@@ -8,7 +8,7 @@ import pytest
 from jinja2.ext import babel_extract
 
 from bots.scheduler.bot import Scheduler
-from bots.scheduler.calendar import MODE_WORDS
+from bots.scheduler.calendar import CIRCLE_WORDS, MODE_WORDS
 from bots.scheduler.table import COMMANDS
 
 TEMPLATES = Path(__file__).parents[3] / "bots" / "scheduler" / "templates"
@@ -31,7 +31,7 @@ def template_msgids() -> list[str | tuple[str, str]]:
 
 def code_msgids() -> list[str | tuple[str, str]]:
     words = [c.help for c in COMMANDS.commands] + [c.args for c in COMMANDS.commands if c.args]
-    return [*words, *MODE_WORDS.values(), "Visit: {a} and {b}"]
+    return [*words, *MODE_WORDS.values(), "Visit: {a} and {b}", CIRCLE_WORDS, "Circle: {topic}"]
 
 
 @pytest.mark.parametrize("msgid", template_msgids() + code_msgids(), ids=str)
