@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from babel import Locale
 from pydantic import (
@@ -80,7 +81,7 @@ class ProfileProblem:
     Codes: ``name_empty``, ``too_long`` (``most``), ``too_young`` (``min_age``),
     ``year`` (``oldest``), ``choice`` (``value``), ``language`` (``value``),
     ``postcode``, ``capacity`` (``low``, ``high``), ``capacity_role``, ``age_bounds``
-    (``low``, ``high``), ``age_order``.
+    (``low``, ``high``), ``age_order``, ``timezone`` (``value``).
     """
 
     field: str
@@ -157,6 +158,9 @@ class Profile(BaseModel):
         None, description=f"A wish: the oldest friend, {VOLUNTEER_MIN_AGE}–{OLDEST}"
     )
     near_me: bool | None = Field(None, description="A wish: a friend living near")
+    timezone: str | None = Field(
+        None, description="The IANA time zone the person reads times in (Europe/Copenhagen)"
+    )
 
     @field_validator("role")
     @classmethod
@@ -261,6 +265,13 @@ class Profile(BaseModel):
     def _age(cls, value: int | None) -> int | None:
         if value is not None and not VOLUNTEER_MIN_AGE <= value <= OLDEST:
             raise _problem("age_bounds", low=VOLUNTEER_MIN_AGE, high=OLDEST)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise _problem("timezone", value=value)
         return value
 
     @model_validator(mode="after")

@@ -1085,7 +1085,11 @@ def answer(state: State, text: str, *, lang: str, today_year: int) -> Outcome:
     return Outcome(state, [question(state, lang, noted=noted)], effect=effect)
 
 
-_UNDERSTOOD = {"choice": "not_understood", "language": "not_understood"}
+_UNDERSTOOD = {
+    "choice": "not_understood",
+    "language": "not_understood",
+    "timezone": "not_understood",
+}
 """The intake's problem for a profile's code, where the two differ."""
 
 

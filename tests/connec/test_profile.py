@@ -77,6 +77,8 @@ def test_a_good_profile_is_tidied_not_changed() -> None:
         ({"age_min": 17}, [("age_min", "age_bounds")]),
         ({"age_min": 70, "age_max": 60}, [("age_max", "age_order")]),
         ({"role": "teacher"}, [("role", "choice")]),
+        ({"timezone": "Europe/Berlin"}, []),
+        ({"timezone": "Mars/Olympus"}, [("timezone", "timezone")]),
         (
             {"birth_year": YEAR - 5, "postcode": "x"},
             [("birth_year", "too_young"), ("postcode", "postcode")],
