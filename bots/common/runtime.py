@@ -15,10 +15,12 @@ import contextlib
 import hashlib
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import nio
 from sqlalchemy import String, cast, delete, select
@@ -44,11 +46,14 @@ from connec.models import (
 from connec.provision import FACT_COORDINATORS_ROOM, BotCredentials, credentials_path
 from connec.secrets import load_secrets
 from connec.settings import Settings
+from connec.synapse_admin import SynapseAdmin, SynapseError
 
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
 # Events this much older than the bot's first sync are history, not requests.
+# The state event a direct room the bot makes carries: the token promised for it.
+DIRECT_MARKER = "io.connec.direct"
 CLOCK_SKEW = timedelta(seconds=5)
 HANDLED_KEPT = timedelta(days=30)
 
@@ -714,6 +719,9 @@ class BotRuntime:
             return await self._ensure_direct_room(matrix_id)
 
     async def _ensure_direct_room(self, matrix_id: str) -> str:
+        # Promised, made, welcomed, stored: the row's token is stored before the room
+        # exists and the room carries it, so a crash anywhere between finds the same
+        # room again (and the welcome's transaction ID keeps it one welcome).
         assert self.client is not None
         async with self.db.session() as session:
             known = await session.scalar(
@@ -721,8 +729,35 @@ class BotRuntime:
                     DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
                 )
             )
-            if known is not None:
+            if known is not None and known.room_id is not None:
                 return known.room_id
+            if known is None or known.room_txn is None:
+                token = secrets.token_hex(12)
+                if known is None:
+                    session.add(DirectRoom(bot=self.bot.name, matrix_id=matrix_id, room_txn=token))
+                else:
+                    known.room_txn = token
+                room_id = None
+            else:
+                token = known.room_txn
+                room_id = await self.find_marked_room(DIRECT_MARKER, token)
+        if room_id is None:
+            room_id = await self._create_direct_room(matrix_id, token)
+        # What the bot says first waits in the outbox until the person can read it.
+        await self.bot.on_direct_room_opened(self, room_id, matrix_id)
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(DirectRoom).where(
+                    DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
+                )
+            )
+            if row is not None:  # erased meanwhile: nothing to keep
+                # Greeted now: the bot wrote first, with what it came to say.
+                row.room_id, row.greeted_at = room_id, self.clock.now()
+        return room_id
+
+    async def _create_direct_room(self, matrix_id: str, token: str) -> str:
+        assert self.client is not None
         response = await self.client.room_create(
             is_direct=True,
             invite=[matrix_id],
@@ -733,23 +768,31 @@ class BotRuntime:
                     "state_key": "",
                     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
                 },
+                {"type": DIRECT_MARKER, "state_key": "", "content": {"token": token}},
             ],
         )
         if not isinstance(response, nio.RoomCreateResponse):
             raise RuntimeError(f"could not open a direct room with {matrix_id}: {response}")
-        async with self.db.session() as session:
-            # Greeted now: the bot writes first, with what it came to say.
-            session.add(
-                DirectRoom(
-                    bot=self.bot.name,
-                    matrix_id=matrix_id,
-                    room_id=response.room_id,
-                    greeted_at=self.clock.now(),
-                )
-            )
-        # What the bot says first waits in the outbox until the person can read it.
-        await self.bot.on_direct_room_opened(self, response.room_id, matrix_id)
         return response.room_id
+
+    async def find_marked_room(self, marker: str, token: str) -> str | None:
+        """A room this bot made before a crash, found by the token its ``marker`` state
+        event carries (the token was stored before the room was made)."""
+        assert self.client is not None
+        async with SynapseAdmin(self.settings.synapse.url) as http:
+            joined = await http.request(
+                "GET", "/_matrix/client/v3/joined_rooms", token=self.client.access_token
+            )
+            for room_id in joined.get("joined_rooms", []):
+                with contextlib.suppress(SynapseError):
+                    state = await http.request(
+                        "GET",
+                        f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{marker}/",
+                        token=self.client.access_token,
+                    )
+                    if state.get("token") == token:
+                        return str(room_id)
+        return None
 
     async def send_direct(
         self,

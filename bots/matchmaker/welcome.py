@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 
 async def welcome_new_people(runtime: BotRuntime) -> None:
     async with runtime.db.session() as session:
-        known = select(DirectRoom.matrix_id).where(DirectRoom.bot == "matchmaker")
+        # A room only promised (the bot stopped while making it) is finished here.
+        known = select(DirectRoom.matrix_id).where(
+            DirectRoom.bot == "matchmaker", DirectRoom.room_id.is_not(None)
+        )
         people = (
             await session.scalars(
                 select(Person).where(
