@@ -349,6 +349,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bots.scheduler.bench_real import main as real
 
         return real(_settings(args), console, args.real, args.crash)
+    if args.part == "faults":
+        from connec.faults import main as faults
+
+        return faults(console, people=args.people, kills=args.kills, seed=args.seed)
     if args.part == "match":
         from bots.matchmaker.bench import main as bench_match
 
@@ -423,7 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
-    bench.add_argument("part", choices=["scheduler", "portal", "reading", "first-contact", "match"])
+    bench.add_argument(
+        "part", choices=["scheduler", "portal", "reading", "first-contact", "match", "faults"]
+    )
     bench.add_argument(
         "--real",
         type=int,
@@ -439,6 +445,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--compare", action="store_true", help="match: also the anchors, in the same run"
     )
+    bench.add_argument(
+        "--kills", type=int, default=50, help="faults: SIGKILLs per scenario (default 50)"
+    )
+    bench.add_argument(
+        "--people", type=int, default=200, help="faults: people greeted (half as many pairs)"
+    )
+    bench.add_argument("--seed", type=int, help="faults: repeat a run's random kills")
     bench.set_defaults(run=cmd_bench)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")

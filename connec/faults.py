@@ -21,11 +21,14 @@ all the time they needed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,14 +37,25 @@ import nio
 from sqlalchemy import func, select
 
 from connec.db import Database
-from connec.models import DirectRoom, OutboxMessage, Person
+from connec.models import Booking, DirectRoom, Match, OutboxMessage, Person, Reminder
 from connec.processes import ManagedProcess, wait_until
 from connec.stack import bot_ready_text, child_command, child_env, part_answers
+from connec.synapse_admin import SynapseError
 from connec.throwaway import Account, ThrowawaySynapse
 
 MARKER_MATCH = "io.connec.match"
 ENCRYPTED = "m.room.encrypted"
 REMINDER_LEAD_S = 20.0  # from storing the visits to their reminders falling due
+OUTAGE_S = 60.0
+FASTER_LIMITS = """
+rc_room_creation:
+  per_second: 1
+  burst_count: 10
+rc_message:
+  per_second: 2
+  burst_count: 10
+"""
+RESTART_S = 12.0  # about what a bot takes to start again on a quiet machine
 
 
 @dataclass
@@ -119,11 +133,18 @@ async def kill_while(
         bot.kill()
         made += 1
         await bot.start()
-    while not await done():
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
+    await until(done, deadline - time.monotonic())
     return made
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float) -> bool:
+    """Poll ``check`` until it is true or ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.5)
+    return await check()
 
 
 # --- People ------------------------------------------------------------------------------
@@ -228,34 +249,34 @@ async def _sent_rows(db: Database, bot: str, room_id: str) -> int:
 # --- Scenarios ---------------------------------------------------------------------------
 
 
-async def greeting(
-    stack: ThrowawaySynapse,
-    db: Database,
-    folder: Path,
-    *,
-    people: int,
-    kills: int,
-    rng: random.Random,
-    timeout: float = 600,
-) -> Outcome:
-    """People the matchmaker has not met, greeted while it is killed again and again."""
-    outcome = Outcome("matchmaker killed while greeting", people)
-    accounts = await people_with_devices(stack, people, folder / "people")
-    ids = [a.user_id for a in accounts]
-    async with db.session() as session:
-        session.add_all(
-            Person(
-                matrix_id=a.user_id,
-                role="citizen",
-                display_name=f"Person {i}",
-                profile_complete=True,
-            )
-            for i, a in enumerate(accounts)
-        )
-    matchmaker = BotProcess(stack, "matchmaker", folder / "logs")
-    started = time.monotonic()
+async def newcomers(
+    stack: ThrowawaySynapse, db: Database, folder: Path, people: int, *, store: bool = True
+) -> tuple[list[str], Callable[[], Awaitable[None]]]:
+    """People the matchmaker has not met (as after an import): their accounts now, and
+    a step that stores them in connec (now, unless ``store`` is false)."""
+    accounts = await people_with_devices(stack, people, folder / f"people-{time.monotonic_ns()}")
 
-    async def welcomed() -> bool:
+    async def add() -> None:
+        async with db.session() as session:
+            session.add_all(
+                Person(
+                    matrix_id=a.user_id,
+                    role="citizen",
+                    display_name=f"Person {i}",
+                    profile_complete=True,
+                )
+                for i, a in enumerate(accounts)
+            )
+
+    if store:
+        await add()
+    return [a.user_id for a in accounts], add
+
+
+def all_welcomed(db: Database, ids: list[str]) -> Callable[[], Awaitable[bool]]:
+    """Whether every one of ``ids`` has a direct room, greeted, with nothing waiting."""
+
+    async def check() -> bool:
         async with db.session() as session:
             rows = await session.scalar(
                 select(func.count()).where(
@@ -273,17 +294,15 @@ async def greeting(
                     ),
                 )
             )
-        return rows == people and waiting == 0
+        return rows == len(ids) and waiting == 0
 
-    await matchmaker.start()
-    try:
-        outcome.faults = await kill_while(
-            matchmaker, welcomed, rng=rng, kills=kills, window=(0.3, 2.5), timeout=timeout
-        )
-    finally:
-        matchmaker.stop()
-    outcome.seconds = time.monotonic() - started
+    return check
 
+
+async def count_greetings(
+    stack: ThrowawaySynapse, db: Database, ids: list[str], outcome: Outcome
+) -> None:
+    """One direct room and its messages once each, for every one of ``ids``, by Synapse."""
     bot = stack.settings.user_id(stack.settings.matchmaker.localpart)
     rooms = await rooms_with_members(stack, bot)
     direct: Counter[str] = Counter()
@@ -300,10 +319,8 @@ async def greeting(
         if direct[person] > 1:
             outcome.found(f"{person} has {direct[person]} direct rooms", duplicate=True)
         room_id = room_of[person]
-        events, rows = (
-            await sent_by(stack, room_id, bot),
-            await _sent_rows(db, "matchmaker", room_id),
-        )
+        events = await sent_by(stack, room_id, bot)
+        rows = await _sent_rows(db, "matchmaker", room_id)
         if rows == 0:
             outcome.found(f"{person} was never welcomed", duplicate=False)
         elif events > rows:
@@ -312,4 +329,468 @@ async def greeting(
             outcome.found(
                 f"{person}: {rows} messages marked sent, {events} arrived", duplicate=False
             )
+
+
+async def greeting(
+    stack: ThrowawaySynapse,
+    db: Database,
+    folder: Path,
+    *,
+    people: int,
+    kills: int,
+    rng: random.Random,
+    timeout: float = 600,
+) -> Outcome:
+    """People the matchmaker has not met, greeted while it is killed again and again."""
+    outcome = Outcome("matchmaker killed while greeting", people)
+    ids, _ = await newcomers(stack, db, folder, people)
+    matchmaker = BotProcess(stack, "matchmaker", folder / "logs")
+    started = time.monotonic()
+    await matchmaker.start()
+    try:
+        outcome.faults = await kill_while(
+            matchmaker,
+            all_welcomed(db, ids),
+            rng=rng,
+            kills=kills,
+            window=(0.3, 2.5),
+            timeout=timeout,
+        )
+    finally:
+        matchmaker.stop()
+    outcome.seconds = time.monotonic() - started
+    await count_greetings(stack, db, ids, outcome)
     return outcome
+
+
+class PortalProcess:
+    """The portal in its own process, as `connec up` runs it."""
+
+    def __init__(self, stack: ThrowawaySynapse, logs: Path) -> None:
+        settings = stack.settings
+        self.url = settings.portal.url
+        self.process = ManagedProcess(
+            "portal",
+            child_command("portal", settings),
+            logs / "portal.log",
+            {**child_env(settings), "CONNEC_DATABASE_URL": settings.db_url},
+        )
+
+    async def start(self) -> None:
+        self.process.start()
+        await asyncio.to_thread(
+            wait_until,
+            lambda: part_answers(f"{self.url}/health", None),
+            timeout=60,
+            process=self.process,
+            what="the portal",
+        )
+
+    async def answers(self, user: str, password: str) -> list[int]:
+        """The landing page, the sign-in page and a real sign-in: their HTTP statuses
+        (a page that says what is wrong in words has one below 500, or 503)."""
+        import re
+
+        import aiohttp
+
+        statuses = []
+        async with aiohttp.ClientSession() as http:
+            for path in ("/", "/log-ind"):
+                async with http.get(self.url + path) as response:
+                    statuses.append(response.status)
+                    page = await response.text()
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            async with http.post(
+                self.url + "/log-ind",
+                data={
+                    "csrf_token": token.group(1) if token else "",
+                    "user": user,
+                    "password": password,
+                },
+                allow_redirects=False,
+            ) as response:
+                statuses.append(response.status)
+        return statuses
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def in_words(status: int) -> bool:
+    return status < 500 or status == 503
+
+
+async def synapse_stopped(
+    stack: ThrowawaySynapse,
+    db: Database,
+    folder: Path,
+    *,
+    people: int,
+    outage_s: float,
+    timeout: float = 600,
+) -> Outcome:
+    """Synapse stopped for ``outage_s`` under both bots and the portal, while people are
+    imported: everyone is greeted once after, and the portal answers in words meanwhile
+    (a portal answer of 500, or none, counts as a loss)."""
+    outcome = Outcome(f"Synapse stopped {outage_s:.0f} s under the bots and the portal", people)
+    ids, add = await newcomers(stack, db, folder, people, store=False)
+    someone = await stack.register("faults-portal")
+    logs = folder / "logs"
+    matchmaker, scheduler = (
+        BotProcess(stack, "matchmaker", logs),
+        BotProcess(stack, "scheduler", logs),
+    )
+    portal = PortalProcess(stack, logs)
+    await matchmaker.start()
+    await scheduler.start()
+    await portal.start()
+    started = time.monotonic()
+    try:
+        await asyncio.to_thread(stack.runner.stop)
+        outcome.faults = 1
+        await add()  # imported while Synapse is away
+        down_until = time.monotonic() + outage_s
+        while time.monotonic() < down_until:
+            try:
+                statuses = await portal.answers(someone.user_id, someone.password)
+            except OSError as error:
+                outcome.found(f"the portal did not answer: {error}", duplicate=False)
+            else:
+                for status in statuses:
+                    if not in_words(status):
+                        outcome.found(f"the portal answered {status}", duplicate=False)
+            await asyncio.sleep(min(5.0, max(0.0, down_until - time.monotonic())))
+        await asyncio.to_thread(stack.start_again)
+        if not await until(all_welcomed(db, ids), timeout):
+            outcome.problems.append("not everyone was greeted in time")
+        for part in (matchmaker, scheduler):
+            if not part.process.alive():
+                outcome.found(f"the {part.name} stopped during the outage", duplicate=False)
+    finally:
+        for part in (matchmaker, scheduler):
+            part.stop()
+        portal.stop()
+    outcome.seconds = time.monotonic() - started
+    await count_greetings(stack, db, ids, outcome)
+    return outcome
+
+
+async def rate_limited(
+    stack: ThrowawaySynapse, db: Database, folder: Path, *, people: int, timeout: float = 1800
+) -> Outcome:
+    """A burst of ``people`` direct rooms made by a matchmaker without its exemption from
+    Synapse's rate limits (Synapse answers 429): each person one room, one welcome."""
+    outcome = Outcome(f"{people} room creations answered 429, without the exemption", people)
+    bot = stack.settings.user_id(stack.settings.matchmaker.localpart)
+    ids, _ = await newcomers(stack, db, folder, people)
+    with contextlib.suppress(SynapseError):  # not exempt to begin with
+        await stack.admin.admin("DELETE", f"/v1/users/{quote(bot)}/override_ratelimit")
+    matchmaker = BotProcess(stack, "matchmaker", folder / "logs")
+    started = time.monotonic()
+    try:
+        await matchmaker.start()
+        if not await until(all_welcomed(db, ids), timeout):
+            outcome.problems.append("not everyone was greeted in time")
+    finally:
+        matchmaker.stop()
+        await stack.admin.exempt_from_rate_limits(bot)
+    outcome.seconds = time.monotonic() - started
+    log = (folder / "logs" / "matchmaker.log").read_text(errors="replace")
+    outcome.faults = log.count("M_LIMIT_EXCEEDED")
+    await count_greetings(stack, db, ids, outcome)
+    return outcome
+
+
+async def _people(
+    stack: ThrowawaySynapse, db: Database, folder: Path, pairs: int
+) -> list[tuple[Person, Person]]:
+    """2 × ``pairs`` people who have met the matchmaker already (no welcome is due, so
+    none competes with what is counted)."""
+    accounts = await people_with_devices(stack, 2 * pairs, folder / "people")
+    async with db.session() as session:
+        rows = [
+            Person(
+                matrix_id=a.user_id,
+                role="citizen" if i % 2 == 0 else "volunteer",
+                display_name=f"Person {i}",
+                profile_complete=True,
+            )
+            for i, a in enumerate(accounts)
+        ]
+        session.add_all(rows)
+        session.add_all(
+            DirectRoom(
+                bot="matchmaker",
+                matrix_id=a.user_id,
+                room_id=f"!faults-{a.user_id.strip('@')}",
+                greeted_at=datetime.now(UTC),
+            )
+            for a in accounts
+        )
+    return [(rows[2 * i], rows[2 * i + 1]) for i in range(pairs)]
+
+
+async def visit_rooms(
+    stack: ThrowawaySynapse,
+    db: Database,
+    folder: Path,
+    scheduler: BotProcess,
+    *,
+    pairs: int,
+    kills: int,
+    rng: random.Random,
+    timeout: float = 600,
+) -> tuple[Outcome, list[int]]:
+    """Pairs who both said yes; the matchmaker makes, invites and introduces their rooms
+    while it is killed again and again. Answers the outcome and the matches."""
+    outcome = Outcome("matchmaker killed across room → invite → introduction", pairs)
+    couples = await _people(stack, db, folder, pairs)
+    async with db.session() as session:
+        matches = [Match(a_id=a.id, b_id=b.id, state="accepted") for a, b in couples]
+        session.add_all(matches)
+        await session.flush()
+        match_ids = [m.id for m in matches]
+    matchmaker = BotProcess(stack, "matchmaker", folder / "logs")
+    started = time.monotonic()
+
+    async def introduced() -> bool:
+        async with db.session() as session:
+            done = await session.scalar(
+                select(func.count()).where(Match.id.in_(match_ids), Match.state == "introduced")
+            )
+            waiting = await session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.bot == "matchmaker",
+                    OutboxMessage.state == "waiting",
+                    OutboxMessage.room_id.in_(select(Match.room_id).where(Match.id.in_(match_ids))),
+                )
+            )
+        return done == pairs and waiting == 0
+
+    await matchmaker.start()
+    try:
+        outcome.faults = await kill_while(
+            matchmaker, introduced, rng=rng, kills=kills, window=(0.3, 3.0), timeout=timeout
+        )
+    finally:
+        matchmaker.stop()
+    outcome.seconds = time.monotonic() - started
+
+    bot = stack.settings.user_id(stack.settings.matchmaker.localpart)
+    rooms = await rooms_with_members(stack, bot)
+    for (a, b), match_id in zip(couples, match_ids, strict=True):
+        theirs = [r for r, room in rooms.items() if {a.matrix_id, b.matrix_id} <= room["people"]]
+        if not theirs:
+            outcome.found(f"match {match_id} has no room", duplicate=False)
+            continue
+        if len(theirs) > 1:
+            outcome.found(f"match {match_id} has {len(theirs)} rooms", duplicate=True)
+        for room_id in theirs:
+            events, rows = (
+                await sent_by(stack, room_id, bot),
+                await _sent_rows(db, "matchmaker", room_id),
+            )
+            if rows == 0:
+                outcome.found(f"match {match_id} was never introduced", duplicate=False)
+            elif events != rows:
+                outcome.found(
+                    f"match {match_id}: {events} messages for {rows} sent",
+                    duplicate=events > rows,
+                )
+    # The scheduler joins every visit room it is invited to (the reminders need it).
+    await scheduler.start()
+
+    async def scheduler_in_all() -> bool:
+        joined = await stack.admin.admin(
+            "GET",
+            f"/v1/users/{quote(stack.settings.user_id(stack.settings.scheduler.localpart))}"
+            "/joined_rooms",
+        )
+        async with db.session() as session:
+            wanted = set(
+                await session.scalars(select(Match.room_id).where(Match.id.in_(match_ids)))
+            )
+        return wanted <= set(joined.get("joined_rooms", []))
+
+    await until(scheduler_in_all, timeout)
+    scheduler.stop()
+    return outcome, match_ids
+
+
+async def reminders(
+    stack: ThrowawaySynapse,
+    db: Database,
+    folder: Path,
+    scheduler: BotProcess,
+    match_ids: list[int],
+    *,
+    kills: int,
+    rng: random.Random,
+    timeout: float = 600,
+) -> Outcome:
+    """One confirmed visit per match, its calendar file still to send and its reminder
+    falling due while the scheduler is killed again and again (the visits and reminders
+    are stored first, as a confirmation does)."""
+    outcome = Outcome(
+        "scheduler killed across confirmation (calendar file) and reminders", len(match_ids)
+    )
+    now = datetime.now(UTC)
+    spread = max(REMINDER_LEAD_S, kills * RESTART_S)
+    async with db.session() as session:
+        matches = (await session.scalars(select(Match).where(Match.id.in_(match_ids)))).all()
+        reminder_rows = []
+        for match in matches:
+            # Spread over as long as the kills take, so that each kill finds some due.
+            due = now + timedelta(seconds=REMINDER_LEAD_S + rng.uniform(0, spread))
+            starts = due + timedelta(minutes=2)
+            booking = Booking(
+                match_id=match.id,
+                room_id=match.room_id or "",
+                booked_by="faults",
+                starts_at=starts,
+                state="confirmed",
+            )
+            session.add(booking)
+            await session.flush()
+            reminder = Reminder(
+                booking_id=booking.id,
+                occurrence_at=starts,
+                kind="before",
+                offset_minutes=2,
+                due_at=due,
+                state="pending",
+            )
+            session.add(reminder)
+            reminder_rows.append(reminder)
+        await session.flush()
+        reminder_ids = [r.id for r in reminder_rows]
+    bot = stack.settings.user_id(stack.settings.scheduler.localpart)
+    # What the scheduler said in each room before (its hello when it joined).
+    before = {m.room_id: await sent_by(stack, m.room_id or "", bot) for m in matches}
+    started = time.monotonic()
+
+    async def all_sent() -> bool:
+        async with db.session() as session:
+            pending = await session.scalar(
+                select(func.count()).where(
+                    Reminder.id.in_(reminder_ids), Reminder.state == "pending"
+                )
+            )
+            waiting = await session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.bot == "scheduler",
+                    OutboxMessage.state == "waiting",
+                    OutboxMessage.room_id.in_(select(Match.room_id).where(Match.id.in_(match_ids))),
+                )
+            )
+            no_calendar = await session.scalar(
+                select(func.count()).where(
+                    Booking.match_id.in_(match_ids), Booking.calendar_mxc.is_(None)
+                )
+            )
+        return pending == 0 and waiting == 0 and no_calendar == 0
+
+    await scheduler.start()
+    try:
+        outcome.faults = await kill_while(
+            scheduler,
+            all_sent,
+            rng=rng,
+            kills=kills,
+            window=(1.0, 8.0),
+            timeout=timeout,
+        )
+    finally:
+        scheduler.stop()
+    outcome.seconds = time.monotonic() - started
+
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(Reminder.id, Reminder.state, Booking.room_id)
+                .join(Booking, Booking.id == Reminder.booking_id)
+                .where(Reminder.id.in_(reminder_ids))
+            )
+        ).all()
+    for reminder_id, state, room_id in rows:
+        if state != "sent":
+            outcome.found(f"reminder {reminder_id} ended {state}", duplicate=False)
+            continue
+        # Each visit's room: its calendar file (the confirmation's) and its reminder,
+        # exactly two messages more than before.
+        events = await sent_by(stack, room_id, bot) - before[room_id]
+        if events != 2:
+            outcome.found(
+                f"visit of reminder {reminder_id}: {events} messages, not 2", duplicate=events > 2
+            )
+    return outcome
+
+
+# --- `connec bench faults` ---------------------------------------------------------------
+
+
+async def run_all(
+    folder: Path, *, people: int, kills: int, seed: int, say: Callable[[str], None]
+) -> list[Outcome]:
+    """The long version: a throw-away Synapse of its own, every scenario in turn."""
+    stack = ThrowawaySynapse(folder / "data", server_name="faults.test")
+    await stack.start()
+    db = Database(stack.settings.db_url)
+    rng = random.Random(seed)
+    outcomes: list[Outcome] = []
+    try:
+        say(f"greeting {people} people, killing the matchmaker {kills} times")
+        outcomes.append(await greeting(stack, db, folder, people=people, kills=kills, rng=rng))
+        scheduler = BotProcess(stack, "scheduler", folder / "logs")
+        say(f"{people // 2} visit rooms, killing the matchmaker {kills} times")
+        made, match_ids = await visit_rooms(
+            stack, db, folder, scheduler, pairs=people // 2, kills=kills, rng=rng
+        )
+        outcomes.append(made)
+        say(f"{len(match_ids)} reminders, killing the scheduler {kills} times")
+        outcomes.append(
+            await reminders(stack, db, folder, scheduler, match_ids, kills=kills, rng=rng)
+        )
+        say(f"Synapse stopped for {OUTAGE_S:.0f} s while {people // 4} people are imported")
+        outcomes.append(
+            await synapse_stopped(stack, db, folder, people=people // 4, outage_s=OUTAGE_S)
+        )
+        # Synapse's default for room creation (one a minute after a burst of 10) would
+        # take hours for 200 rooms; faster limits keep the 429s and end in minutes.
+        with stack.settings.paths.homeserver_yaml.open("a") as config:
+            config.write(FASTER_LIMITS)
+        await asyncio.to_thread(stack.restart)
+        say(f"{people} room creations without the matchmaker's exemption")
+        outcomes.append(await rate_limited(stack, db, folder, people=people))
+    finally:
+        await db.close()
+        await stack.stop()
+    return outcomes
+
+
+def main(console: Any, *, people: int, kills: int, seed: int | None) -> int:
+    """Print faults injected, duplicates and losses for each scenario; 1 if any."""
+    from rich.table import Table
+
+    seed = seed if seed is not None else random.SystemRandom().randrange(10**6)
+    console.print(f"seed {seed} (repeat with --seed {seed})")
+    folder = Path(tempfile.mkdtemp(prefix="connec-bench-faults-"))
+    outcomes = asyncio.run(
+        run_all(folder, people=people, kills=kills, seed=seed, say=console.print)
+    )
+    table = Table("scenario", "items", "faults injected", "duplicates", "losses", "seconds")
+    for o in outcomes:
+        table.add_row(
+            o.scenario,
+            str(o.items),
+            str(o.faults),
+            str(o.duplicates),
+            str(o.losses),
+            f"{o.seconds:.0f}",
+        )
+    console.print(table)
+    for o in outcomes:
+        for problem in o.problems:
+            console.print(f"[red]{o.scenario}: {problem}[/red]")
+    console.print(f"logs and stores: {folder}")
+    return 1 if any(o.problems for o in outcomes) else 0

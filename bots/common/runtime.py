@@ -518,8 +518,8 @@ class BotRuntime:
                 )
             ).all()
         for row in waiting:
-            if row.room_id not in self.client.rooms:
-                continue
+            if row.room_id is None or row.room_id not in self.client.rooms:
+                continue  # only promised (being made), or not synced yet
             lang = await self.language_of(row.matrix_id)
             await self.bot.greet(self, row.room_id, row.matrix_id, lang)
             async with self.db.session() as session:

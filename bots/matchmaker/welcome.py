@@ -43,8 +43,11 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
         async with gate:
             try:
                 await runtime.ensure_direct_room(matrix_id)
-            except Exception:
-                log.warning("could not welcome", extra={"bot": "matchmaker", "user_id": matrix_id})
+            except Exception as error:
+                log.warning(
+                    "could not welcome",
+                    extra={"bot": "matchmaker", "user_id": matrix_id, "error": str(error)},
+                )
 
     await asyncio.gather(*(one(person.matrix_id) for person in people))
 
