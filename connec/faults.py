@@ -55,7 +55,7 @@ rc_message:
   per_second: 2
   burst_count: 10
 """
-RESTART_S = 12.0  # about what a bot takes to start again on a quiet machine
+RESTART_S = 16.0  # about what a bot takes to start again, and to run a little, here
 
 
 @dataclass
@@ -353,7 +353,7 @@ async def greeting(
             all_welcomed(db, ids),
             rng=rng,
             kills=kills,
-            window=(0.3, 2.5),
+            window=(0.2, 1.5),
             timeout=timeout,
         )
     finally:
@@ -570,7 +570,7 @@ async def visit_rooms(
     await matchmaker.start()
     try:
         outcome.faults = await kill_while(
-            matchmaker, introduced, rng=rng, kills=kills, window=(0.3, 3.0), timeout=timeout
+            matchmaker, introduced, rng=rng, kills=kills, window=(0.2, 1.5), timeout=timeout
         )
     finally:
         matchmaker.stop()
@@ -737,31 +737,41 @@ async def run_all(
     await stack.start()
     db = Database(stack.settings.db_url)
     rng = random.Random(seed)
+    long = 900 + kills * 40  # seconds each scenario may take, kills and restarts included
     outcomes: list[Outcome] = []
+
+    def done(outcome: Outcome) -> None:
+        # Printed as each ends: a long run cut short still has its figures.
+        outcomes.append(outcome)
+        say(
+            f"  {outcome.scenario}: {outcome.items} items, {outcome.faults} faults injected, "
+            f"{outcome.duplicates} duplicates, {outcome.losses} losses, {outcome.seconds:.0f} s"
+        )
+
     try:
         say(f"greeting {people} people, killing the matchmaker {kills} times")
-        outcomes.append(await greeting(stack, db, folder, people=people, kills=kills, rng=rng))
+        done(await greeting(stack, db, folder, people=people, kills=kills, rng=rng, timeout=long))
         scheduler = BotProcess(stack, "scheduler", folder / "logs")
         say(f"{people // 2} visit rooms, killing the matchmaker {kills} times")
         made, match_ids = await visit_rooms(
-            stack, db, folder, scheduler, pairs=people // 2, kills=kills, rng=rng
+            stack, db, folder, scheduler, pairs=people // 2, kills=kills, rng=rng, timeout=long
         )
-        outcomes.append(made)
+        done(made)
         say(f"{len(match_ids)} reminders, killing the scheduler {kills} times")
-        outcomes.append(
-            await reminders(stack, db, folder, scheduler, match_ids, kills=kills, rng=rng)
+        done(
+            await reminders(
+                stack, db, folder, scheduler, match_ids, kills=kills, rng=rng, timeout=long
+            )
         )
         say(f"Synapse stopped for {OUTAGE_S:.0f} s while {people // 4} people are imported")
-        outcomes.append(
-            await synapse_stopped(stack, db, folder, people=people // 4, outage_s=OUTAGE_S)
-        )
+        done(await synapse_stopped(stack, db, folder, people=people // 4, outage_s=OUTAGE_S))
         # Synapse's default for room creation (one a minute after a burst of 10) would
         # take hours for 200 rooms; faster limits keep the 429s and end in minutes.
         with stack.settings.paths.homeserver_yaml.open("a") as config:
             config.write(FASTER_LIMITS)
         await asyncio.to_thread(stack.restart)
         say(f"{people} room creations without the matchmaker's exemption")
-        outcomes.append(await rate_limited(stack, db, folder, people=people))
+        done(await rate_limited(stack, db, folder, people=people))
     finally:
         await db.close()
         await stack.stop()
