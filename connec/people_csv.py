@@ -345,7 +345,7 @@ def parse_row(
     capacity = MIN_CAPACITY
     if get("capacity"):
         if (
-            not get("capacity").isdigit()
+            not get("capacity").isdecimal()
             or len(get("capacity")) > 2
             or not (MIN_CAPACITY <= int(get("capacity")) <= MAX_CAPACITY)
         ):

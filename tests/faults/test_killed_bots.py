@@ -6,9 +6,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from connec import faults
 from connec.db import Database
 from tests.harness import SynapseHarness
+
+pytestmark = pytest.mark.synapse
 
 
 async def test_matchmaker_killed_while_greeting_leaves_one_direct_room_and_one_welcome_each(
