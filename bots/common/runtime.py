@@ -740,7 +740,7 @@ class BotRuntime:
                 room_id = None
             else:
                 token = known.room_txn
-                room_id = await self.find_marked_room(DIRECT_MARKER, token)
+                room_id = await self.find_marked_room(DIRECT_MARKER, token, near=matrix_id)
         if room_id is None:
             room_id = await self._create_direct_room(matrix_id, token)
         # What the bot says first waits in the outbox until the person can read it.
@@ -772,18 +772,34 @@ class BotRuntime:
             ],
         )
         if not isinstance(response, nio.RoomCreateResponse):
+            if getattr(response, "status_code", None) == "M_LIMIT_EXCEEDED":
+                # Refused, so certainly not made: the next try needs no search for it.
+                async with self.db.session() as session:
+                    row = await session.scalar(
+                        select(DirectRoom).where(
+                            DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
+                        )
+                    )
+                    if row is not None and row.room_id is None:
+                        row.room_txn = None
             raise RuntimeError(f"could not open a direct room with {matrix_id}: {response}")
         return response.room_id
 
-    async def find_marked_room(self, marker: str, token: str) -> str | None:
+    async def find_marked_room(self, marker: str, token: str, *, near: str = "") -> str | None:
         """A room this bot made before a crash, found by the token its ``marker`` state
-        event carries (the token was stored before the room was made)."""
+        event carries (the token was stored before the room was made). Rooms the sync
+        already shows with ``near`` in them are looked at first."""
         assert self.client is not None
         async with SynapseAdmin(self.settings.synapse.url) as http:
             joined = await http.request(
                 "GET", "/_matrix/client/v3/joined_rooms", token=self.client.access_token
             )
-            for room_id in joined.get("joined_rooms", []):
+            rooms = self.client.rooms
+            candidates = sorted(
+                joined.get("joined_rooms", []),
+                key=lambda r: not (near and r in rooms and near in rooms[r].users),
+            )
+            for room_id in candidates:
                 with contextlib.suppress(SynapseError):
                     state = await http.request(
                         "GET",
