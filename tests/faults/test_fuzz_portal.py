@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -114,7 +114,8 @@ async def refused_stores_nothing(
 
 
 @FUZZ
-@given(made_up=changes(list(volunteer_form())))
+@given(made_up=changes([*volunteer_form(), "step", "go"]))
+@example(made_up={"step": "1 or 2", "go": "<b>send</b>"})
 async def test_the_volunteer_sign_up_never_breaks_and_a_refused_one_stores_nothing(
     client: TestClient, database: Database, made_up: dict[str, Any]
 ) -> None:
