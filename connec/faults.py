@@ -9,10 +9,15 @@ believes it did:
 
 - ``greeting``: people the matchmaker has not met (as after an import). Each must end
   with exactly one direct room with the matchmaker and one welcome in it.
-- ``visit rooms``: pairs who both said yes. Each match must end with exactly one room
+- ``visit_rooms``: pairs who both said yes. Each match must end with exactly one room
   holding both people, introduced once.
-- ``reminders``: confirmed visits, one reminder each, falling due while the scheduler
-  is killed and started again. Each reminder must be in its room exactly once.
+- ``reminders``: confirmed visits, each with its calendar file still to send and one
+  reminder falling due while the scheduler is killed and started again. Each visit's
+  room must get its calendar file and its reminder exactly once.
+- ``synapse_stopped``: Synapse stopped under both bots and the portal while people are
+  imported; everyone greeted once after, and the portal answering in words meanwhile.
+- ``rate_limited``: the matchmaker without its exemption from Synapse's rate limits
+  makes a burst of direct rooms; Synapse answers 429 (counted from its access log).
 
 A duplicate is a room or message too many; a loss is one missing when the parts had
 all the time they needed.
