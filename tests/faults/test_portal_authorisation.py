@@ -30,7 +30,6 @@ pytestmark = pytest.mark.synapse
 
 ANYONE = "anyone"
 SIGNED_IN = "signed in"
-STAFF_ROLES = ("frontline", "coordinator")
 
 # Who gets in: ANYONE, SIGNED_IN, or the identities named (see IDENTITIES). Everyone
 # else signed in gets 403, and someone not signed in is sent to sign in.
