@@ -352,7 +352,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.part == "faults":
         from connec.faults import main as faults
 
-        return faults(console, people=args.people, kills=args.kills, seed=args.seed)
+        return faults(console, people=args.people, kills=args.kills, seed=args.seed, only=args.only)
     if args.part == "match":
         from bots.matchmaker.bench import main as bench_match
 
@@ -452,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--people", type=int, default=200, help="faults: people greeted (half as many pairs)"
     )
     bench.add_argument("--seed", type=int, help="faults: repeat a run's random kills")
+    bench.add_argument(
+        "--only", choices=["kills", "outage", "rate-limits"], help="faults: one part alone"
+    )
     bench.set_defaults(run=cmd_bench)
 
     bot = sub.add_parser("bot", parents=[common], help="run one bot (connec up does this)")

@@ -747,15 +747,47 @@ async def reminders(
 # --- `connec bench faults` ---------------------------------------------------------------
 
 
+async def _kills(
+    stack: ThrowawaySynapse,
+    db: Database,
+    folder: Path,
+    *,
+    people: int,
+    kills: int,
+    rng: random.Random,
+    done: Callable[[Outcome], None],
+    say: Callable[[str], None],
+) -> None:
+    long = 900 + kills * 40  # seconds each scenario may take, kills and restarts included
+    say(f"greeting {people} people, killing the matchmaker {kills} times")
+    done(await greeting(stack, db, folder, people=people, kills=kills, rng=rng, timeout=long))
+    scheduler = BotProcess(stack, "scheduler", folder / "logs")
+    say(f"{people // 2} visit rooms, killing the matchmaker {kills} times")
+    made, match_ids = await visit_rooms(
+        stack, db, folder, scheduler, pairs=people // 2, kills=kills, rng=rng, timeout=long
+    )
+    done(made)
+    say(f"{len(match_ids)} reminders, killing the scheduler {kills} times")
+    done(
+        await reminders(stack, db, folder, scheduler, match_ids, kills=kills, rng=rng, timeout=long)
+    )
+
+
 async def run_all(
-    folder: Path, *, people: int, kills: int, seed: int, say: Callable[[str], None]
+    folder: Path,
+    *,
+    people: int,
+    kills: int,
+    seed: int,
+    say: Callable[[str], None],
+    only: str | None = None,
 ) -> list[Outcome]:
-    """The long version: a throw-away Synapse of its own, every scenario in turn."""
+    """The long version: a throw-away Synapse of its own, every scenario in turn (or
+    ``only`` one part: "kills", "outage" or "rate-limits")."""
     stack = ThrowawaySynapse(folder / "data", server_name="faults.test")
     await stack.start()
     db = Database(stack.settings.db_url)
     rng = random.Random(seed)
-    long = 900 + kills * 40  # seconds each scenario may take, kills and restarts included
     outcomes: list[Outcome] = []
 
     def done(outcome: Outcome) -> None:
@@ -767,22 +799,13 @@ async def run_all(
         )
 
     try:
-        say(f"greeting {people} people, killing the matchmaker {kills} times")
-        done(await greeting(stack, db, folder, people=people, kills=kills, rng=rng, timeout=long))
-        scheduler = BotProcess(stack, "scheduler", folder / "logs")
-        say(f"{people // 2} visit rooms, killing the matchmaker {kills} times")
-        made, match_ids = await visit_rooms(
-            stack, db, folder, scheduler, pairs=people // 2, kills=kills, rng=rng, timeout=long
-        )
-        done(made)
-        say(f"{len(match_ids)} reminders, killing the scheduler {kills} times")
-        done(
-            await reminders(
-                stack, db, folder, scheduler, match_ids, kills=kills, rng=rng, timeout=long
-            )
-        )
-        say(f"Synapse stopped for {OUTAGE_S:.0f} s while {people // 4} people are imported")
-        done(await synapse_stopped(stack, db, folder, people=people // 4, outage_s=OUTAGE_S))
+        if only in (None, "kills"):
+            await _kills(stack, db, folder, people=people, kills=kills, rng=rng, done=done, say=say)
+        if only in (None, "outage"):
+            say(f"Synapse stopped for {OUTAGE_S:.0f} s while {people // 4} people are imported")
+            done(await synapse_stopped(stack, db, folder, people=people // 4, outage_s=OUTAGE_S))
+        if only not in (None, "rate-limits"):
+            return outcomes
         # Synapse's default for room creation (one a minute after a burst of 10) would
         # take hours for 200 rooms; these keep the 429s and end in minutes.
         with stack.settings.paths.homeserver_yaml.open("a") as config:
@@ -796,7 +819,9 @@ async def run_all(
     return outcomes
 
 
-def main(console: Any, *, people: int, kills: int, seed: int | None) -> int:
+def main(
+    console: Any, *, people: int, kills: int, seed: int | None, only: str | None = None
+) -> int:
     """Print faults injected, duplicates and losses for each scenario; 1 if any."""
     from rich.table import Table
 
@@ -804,7 +829,7 @@ def main(console: Any, *, people: int, kills: int, seed: int | None) -> int:
     console.print(f"seed {seed} (repeat with --seed {seed})")
     folder = Path(tempfile.mkdtemp(prefix="connec-bench-faults-"))
     outcomes = asyncio.run(
-        run_all(folder, people=people, kills=kills, seed=seed, say=console.print)
+        run_all(folder, people=people, kills=kills, seed=seed, say=console.print, only=only)
     )
     table = Table("scenario", "items", "faults injected", "duplicates", "losses", "seconds")
     for o in outcomes:
