@@ -140,6 +140,8 @@ DIGITS = st.text(
 
 @settings(max_examples=300, deadline=None)
 @given(args=st.one_of(DIGITS, TEXT))
+@example(args="²")
+@example(args="9" * 4301)
 def test_a_commands_arguments_of_any_digits_are_read_or_refused_never_raised(args: str) -> None:
     for people in (0, 1, 2):
         read_references(args, "connec.test", people=people, number=True)
@@ -151,6 +153,8 @@ def test_a_commands_arguments_of_any_digits_are_read_or_refused_never_raised(arg
     role=st.sampled_from(["citizen", "volunteer", "peer", None]),
     answers=st.lists(st.one_of(DIGITS, TEXT), min_size=1, max_size=12),
 )
+@example(role=None, answers=["0" * 4301])
+@example(role="citizen", answers=["²"])
 def test_the_intake_dialogue_takes_any_answers_at_every_step(
     role: str | None, answers: list[str]
 ) -> None:
