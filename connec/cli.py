@@ -376,6 +376,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bots.matchmaker.bench_circles import main as bench_circles
 
         return bench_circles(console, size=args.size)
+    if args.part == "faults":
+        from connec.faults import main as faults
+
+        return faults(console, people=args.people, kills=args.kills, seed=args.seed, only=args.only)
     if args.part == "match":
         from bots.matchmaker.bench import main as bench_match
 
@@ -522,7 +526,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", parents=[common], help="measure speed and memory")
     bench.add_argument(
         "part",
-        choices=["scheduler", "portal", "reading", "first-contact", "match", "federation"],
+        choices=[
+            "scheduler",
+            "portal",
+            "reading",
+            "first-contact",
+            "match",
+            "federation",
+            "faults",
+        ],
     )
     bench.add_argument(
         "--outage",
@@ -548,6 +560,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--circles", action="store_true", help="match: form circles for the waiting citizens"
+    )
+    bench.add_argument(
+        "--kills", type=int, default=50, help="faults: SIGKILLs per scenario (default 50)"
+    )
+    bench.add_argument(
+        "--people", type=int, default=200, help="faults: people greeted (half as many pairs)"
+    )
+    bench.add_argument("--seed", type=int, help="faults: repeat a run's random kills")
+    bench.add_argument(
+        "--only", choices=["kills", "outage", "rate-limits"], help="faults: one part alone"
     )
     bench.set_defaults(run=cmd_bench)
 

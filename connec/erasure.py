@@ -95,7 +95,9 @@ async def direct_rooms_of(db: Database, matrix_id: str) -> list[str]:
     async with db.session() as session:
         return list(
             await session.scalars(
-                select(DirectRoom.room_id).where(DirectRoom.matrix_id == matrix_id)
+                select(DirectRoom.room_id).where(
+                    DirectRoom.matrix_id == matrix_id, DirectRoom.room_id.is_not(None)
+                )
             )
         )
 
@@ -184,7 +186,9 @@ async def erase_rows(session: AsyncSession, person: Person) -> str:
     concern_ids = await _concerns_about(session, person, match_ids)
     direct_rooms = list(
         await session.scalars(
-            select(DirectRoom.room_id).where(DirectRoom.matrix_id == person.matrix_id)
+            select(DirectRoom.room_id).where(
+                DirectRoom.matrix_id == person.matrix_id, DirectRoom.room_id.is_not(None)
+            )
         )
     )
     statements: Iterable[object] = (

@@ -335,7 +335,7 @@ def _taxonomy_words() -> Vocabulary:
 def _mended(token: str) -> str:
     """A word as typed, or the taxonomy word it clearly is a typo of."""
     words = _taxonomy_words()
-    if token in _FILLER or token in _words_as_written() or len(token) < 4 or token.isdigit():
+    if token in _FILLER or token in _words_as_written() or len(token) < 4 or token.isdecimal():
         return token
     spelled = words.exact(token)  # "haekling", "frimaerker"
     if spelled is not None:

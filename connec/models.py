@@ -351,7 +351,12 @@ class WellbeingAnswer(Base):
 
 
 class DirectRoom(Base):
-    """The one direct room between a bot and a person."""
+    """The one direct room between a bot and a person.
+
+    A room the bot makes is promised first: the row is stored with ``room_txn`` and
+    no ``room_id``, and the room carries the same token in its state, so a crash
+    between making the room and storing its ID finds that room again.
+    """
 
     __tablename__ = "direct_rooms"
     __table_args__ = (UniqueConstraint("bot", "matrix_id"),)
@@ -359,7 +364,8 @@ class DirectRoom(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bot: Mapped[str] = mapped_column(String(32))
     matrix_id: Mapped[str] = mapped_column(String(255))
-    room_id: Mapped[str] = mapped_column(String(255), unique=True)
+    room_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    room_txn: Mapped[str | None] = mapped_column(String(24), nullable=True)
     greeted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 

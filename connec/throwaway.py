@@ -88,6 +88,10 @@ class ThrowawaySynapse:
     def restart(self) -> None:
         """Stop and start Synapse on the same port (for resilience tests)."""
         self.runner.stop()
+        self.start_again()
+
+    def start_again(self) -> None:
+        """Start Synapse again after ``runner.stop()``, on the same port and data."""
         self.runner = SynapseRunner(self.settings)
         self.runner.start()
 

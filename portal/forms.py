@@ -269,7 +269,7 @@ def check_volunteer(
         errors["email"] = N_("Write a whole e-mail address, for example anna@example.dk.")
 
     phone = one(data, "phone")
-    if phone and (not _PHONE.match(phone) or not 8 <= sum(ch.isdigit() for ch in phone) <= 15):
+    if phone and (not _PHONE.match(phone) or not 8 <= sum(ch.isdecimal() for ch in phone) <= 15):
         errors["phone"] = N_("Write a phone number with 8 to 15 digits, for example 20 30 40 50.")
 
     # The date is checked to the day here; the profile judges the year like every door.

@@ -24,7 +24,7 @@ def power_level(
             *create_event.get("content", {}).get("additional_creators", []),
         ]
         version = str(create_event.get("content", {}).get("room_version", "1"))
-        if user_id in creators and version.isdigit() and int(version) >= 12:
+        if user_id in creators and version.isdecimal() and int(version) >= 12:
             return float("inf")
     users = power_levels.get("users", {})
     if user_id in users:

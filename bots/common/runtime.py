@@ -15,10 +15,12 @@ import contextlib
 import hashlib
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import nio
 from sqlalchemy import String, cast, delete, select
@@ -45,10 +47,13 @@ from connec.models import (
 from connec.provision import FACT_COORDINATORS_ROOM, BotCredentials, credentials_path
 from connec.secrets import load_secrets
 from connec.settings import Settings
+from connec.synapse_admin import SynapseAdmin, SynapseError
 
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
+# The state event a direct room the bot makes carries: the token promised for it.
+DIRECT_MARKER = "io.connec.direct"
 # Events this much older than the bot's first sync are history, not requests.
 CLOCK_SKEW = timedelta(seconds=5)
 HANDLED_KEPT = timedelta(days=30)
@@ -516,8 +521,8 @@ class BotRuntime:
                 )
             ).all()
         for row in waiting:
-            if row.room_id not in self.client.rooms:
-                continue
+            if row.room_id is None or row.room_id not in self.client.rooms:
+                continue  # only promised (being made), or not synced yet
             lang = await self.language_of(row.matrix_id)
             await self.bot.greet(self, row.room_id, row.matrix_id, lang)
             async with self.db.session() as session:
@@ -717,22 +722,54 @@ class BotRuntime:
             return await self._ensure_direct_room(matrix_id)
 
     async def _ensure_direct_room(self, matrix_id: str) -> str:
+        # Promised, made, welcomed, stored: the row's token is stored before the room
+        # exists and the room carries it, so a crash anywhere between finds the same
+        # room again (and the welcome's transaction ID keeps it one welcome).
         assert self.client is not None
+        remote = not is_own(matrix_id, self.settings.synapse)
         async with self.db.session() as session:
             known = await session.scalar(
                 select(DirectRoom).where(
                     DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
                 )
             )
-            if known is not None:
-                if not is_own(matrix_id, self.settings.synapse):
+            if known is not None and known.room_id is not None:
+                if remote:
                     await self._invite_to_direct_room(known.room_id, matrix_id)
                 return known.room_id
+            if known is None or known.room_txn is None:
+                token = secrets.token_hex(12)
+                if known is None:
+                    session.add(DirectRoom(bot=self.bot.name, matrix_id=matrix_id, room_txn=token))
+                else:
+                    known.room_txn = token
+                room_id = None
+            else:
+                token = known.room_txn
+                room_id = await self.find_marked_room(DIRECT_MARKER, token, near=matrix_id)
+        if room_id is None:
+            room_id = await self._create_direct_room(matrix_id, token, remote=remote)
         # Someone on another server is invited after the room is made: were their
         # server down, the room would be made and the request still fail, and every
         # try would leave one more room behind. So the room is kept first and the
         # invitation tried again until it reaches them.
-        remote = not is_own(matrix_id, self.settings.synapse)
+        if remote:
+            await self._invite_to_direct_room(room_id, matrix_id)
+        # What the bot says first waits in the outbox until the person can read it.
+        await self.bot.on_direct_room_opened(self, room_id, matrix_id)
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(DirectRoom).where(
+                    DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
+                )
+            )
+            if row is not None:  # erased meanwhile: nothing to keep
+                # Greeted now: the bot wrote first, with what it came to say.
+                row.room_id, row.greeted_at = room_id, self.clock.now()
+        return room_id
+
+    async def _create_direct_room(self, matrix_id: str, token: str, *, remote: bool) -> str:
+        assert self.client is not None
         response = await self.client.room_create(
             is_direct=True,
             invite=[] if remote else [matrix_id],
@@ -743,24 +780,21 @@ class BotRuntime:
                     "state_key": "",
                     "content": {"algorithm": "m.megolm.v1.aes-sha2"},
                 },
+                {"type": DIRECT_MARKER, "state_key": "", "content": {"token": token}},
             ],
         )
         if not isinstance(response, nio.RoomCreateResponse):
+            if getattr(response, "status_code", None) == "M_LIMIT_EXCEEDED":
+                # Refused, so certainly not made: the next try needs no search for it.
+                async with self.db.session() as session:
+                    row = await session.scalar(
+                        select(DirectRoom).where(
+                            DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
+                        )
+                    )
+                    if row is not None and row.room_id is None:
+                        row.room_txn = None
             raise RuntimeError(f"could not open a direct room with {matrix_id}: {response}")
-        async with self.db.session() as session:
-            # Greeted now: the bot writes first, with what it came to say.
-            session.add(
-                DirectRoom(
-                    bot=self.bot.name,
-                    matrix_id=matrix_id,
-                    room_id=response.room_id,
-                    greeted_at=self.clock.now(),
-                )
-            )
-        if remote:
-            await self._invite_to_direct_room(response.room_id, matrix_id)
-        # What the bot says first waits in the outbox until the person can read it.
-        await self.bot.on_direct_room_opened(self, response.room_id, matrix_id)
         return response.room_id
 
     async def invite_into_direct_rooms(self) -> None:
@@ -773,14 +807,15 @@ class BotRuntime:
                 await session.execute(
                     select(DirectRoom.room_id, DirectRoom.matrix_id).where(
                         DirectRoom.bot == self.bot.name,
+                        DirectRoom.room_id.is_not(None),
                         DirectRoom.matrix_id.not_like(f"%:{self.settings.synapse.server_name}"),
                     )
                 )
             ).all()
         for room_id, matrix_id in rooms:
-            room = self.client.rooms.get(room_id)
-            if room is None or matrix_id in room.users:
-                continue
+            room = self.client.rooms.get(room_id) if room_id is not None else None
+            if room_id is None or room is None or matrix_id in room.users:
+                continue  # only promised (being made), not synced yet, or there
             if not is_own(matrix_id, self.settings.synapse):
                 await self._invite_to_direct_room(room_id, matrix_id)
 
@@ -808,6 +843,31 @@ class BotRuntime:
                 "could not invite into a direct room yet",
                 extra={"bot": self.bot.name, "user_id": matrix_id, "reason": response.message},
             )
+
+    async def find_marked_room(self, marker: str, token: str, *, near: str = "") -> str | None:
+        """A room this bot made before a crash, found by the token its ``marker`` state
+        event carries (the token was stored before the room was made). Rooms the sync
+        already shows with ``near`` in them are looked at first."""
+        assert self.client is not None
+        async with SynapseAdmin(self.settings.synapse.url) as http:
+            joined = await http.request(
+                "GET", "/_matrix/client/v3/joined_rooms", token=self.client.access_token
+            )
+            rooms = self.client.rooms
+            candidates = sorted(
+                joined.get("joined_rooms", []),
+                key=lambda r: not (near and r in rooms and near in rooms[r].users),
+            )
+            for room_id in candidates:
+                with contextlib.suppress(SynapseError):
+                    state = await http.request(
+                        "GET",
+                        f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{marker}/",
+                        token=self.client.access_token,
+                    )
+                    if state.get("token") == token:
+                        return str(room_id)
+        return None
 
     async def send_direct(
         self,

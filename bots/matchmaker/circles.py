@@ -568,7 +568,7 @@ async def create_room(runtime: BotRuntime, circle_id: int) -> None:
         await _set(runtime, circle_id, room_txn=token)  # stored before the room exists
     else:
         token = circle.room_txn
-        found = await rooms.find_room(runtime, token, MARKER)
+        found = await runtime.find_marked_room(MARKER, token)
         if found is not None:
             await _set(runtime, circle_id, room_id=found, state=ROOM_CREATED)
             return

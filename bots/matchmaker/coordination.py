@@ -175,7 +175,7 @@ def read_references(
     tokens = args.split()
     if number and tokens:
         bare = tokens[0].lstrip("#").rstrip(".,;:")
-        if bare.isdigit():
+        if bare.isdecimal() and len(bare) <= 9:  # int() refuses thousands of digits
             return References(number=int(bare), rest=" ".join(tokens[1:]))
     found: list[str] = []
     bad: list[str] = []

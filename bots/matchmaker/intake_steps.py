@@ -275,7 +275,7 @@ def _near_words(step: str) -> Vocabulary:
 def _mended(token: str, step: str | None, vocabulary: Mapping[tuple[str, ...], Any]) -> str:
     """A word as typed, or the answer word it clearly is a typo of (the summary at the
     end shows what was understood, so a clear typo is read rather than refused)."""
-    if step is None or (token,) in vocabulary or token in _FILLER or token.isdigit():
+    if step is None or (token,) in vocabulary or token in _FILLER or _is_number(token):
         return token
     near = _near_words(step)
     guess = near.guess(token)
@@ -442,14 +442,20 @@ class _Context:
 Parser = Callable[[str, _Context], "dict[str, Any] | Problem"]
 
 
+def _is_number(token: str) -> bool:
+    """A number someone could mean (a choice, a year, a count): decimal digits, not
+    thousands of them (``int()`` refuses more than 4,300)."""
+    return token.isdecimal() and len(token) <= 9
+
+
 def _numbers(tokens: Iterable[str]) -> list[int]:
-    return [int(token) for token in tokens if token.isdigit()]
+    return [int(token) for token in tokens if _is_number(token)]
 
 
 def _choose(text: str, step: str, options: Sequence[Any]) -> Any:
     """One option, by number (1-based in ``options`` order) or by a word naming it."""
     tokens = _tokens(text)
-    found, _unknown = _scan([t for t in tokens if not t.isdigit()], _vocabularies()[step], step)
+    found, _unknown = _scan([t for t in tokens if not _is_number(t)], _vocabularies()[step], step)
     for number in _numbers(tokens):
         if not 1 <= number <= len(options):
             return Problem("number_range", {"most": len(options)})
@@ -530,7 +536,7 @@ def _parse_languages(text: str, context: _Context) -> dict[str, Any] | Problem:
             codes.append(tokens[0])  # "da", "ar"
             continue
         found, missing = _scan(
-            [t for t in tokens if not t.isdigit()], _vocabularies()["languages"], "languages"
+            [t for t in tokens if not _is_number(t)], _vocabularies()["languages"], "languages"
         )
         codes += found
         unknown += missing
@@ -553,7 +559,7 @@ def _parse_interests(text: str, context: _Context) -> dict[str, Any] | Problem:
         tokens = _tokens(piece)
         if not tokens:
             continue
-        if all(t.isdigit() or t in {"og", "and", "samt"} for t in tokens):
+        if all(_is_number(t) or t in {"og", "and", "samt"} for t in tokens):
             for number in _numbers(tokens):
                 if not 1 <= number <= len(FEATURED_INTERESTS):
                     return Problem("number_range", {"most": len(FEATURED_INTERESTS)})
@@ -577,7 +583,7 @@ def _parse_about(text: str, context: _Context) -> dict[str, Any] | Problem:
 def _parse_contact_modes(text: str, context: _Context) -> dict[str, Any] | Problem:
     tokens = _tokens(text)
     found, unknown = _scan(
-        [t for t in tokens if not t.isdigit()], _vocabularies()["contact_modes"], "contact_modes"
+        [t for t in tokens if not _is_number(t)], _vocabularies()["contact_modes"], "contact_modes"
     )
     for number in _numbers(tokens):
         if not 1 <= number <= len(CONTACT_MODES):
@@ -605,7 +611,7 @@ def parse_availability(text: str) -> list[str] | Problem:
     slots: set[str] = set()
     for piece in _HARD_SEPARATORS.split(text):
         tokens = _tokens(piece)
-        if any(t.isdigit() and not 1 <= int(t) <= len(DAYS) for t in tokens):
+        if any(_is_number(t) and not 1 <= int(t) <= len(DAYS) for t in tokens):
             return Problem("day_number")
         found, unknown = _scan(tokens, vocabulary, "availability")
         if unknown:
@@ -860,7 +866,7 @@ def find_part(word: str, role: str | None) -> Part | None:
     """The part a word or number names ("interesser", "interests", "6"), for this role."""
     parts = parts_for(role)
     folded = _whole(word).replace(" ", "-")
-    if folded.isdigit():
+    if _is_number(folded):
         number = int(folded)
         return parts[number - 1] if 1 <= number <= len(parts) else None
     for part in parts:

@@ -12,11 +12,9 @@ making a second one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from typing import Any
-from urllib.parse import quote
 
 import nio
 from sqlalchemy import select
@@ -31,7 +29,6 @@ from bots.matchmaker.scoring import Reason, ReasonKind
 from bots.matchmaker.table import COMMANDS
 from connec.interests import interest
 from connec.models import AuditEntry, Dialogue, Match, Person, Proposal
-from connec.synapse_admin import SynapseAdmin, SynapseError
 
 log = logging.getLogger(__name__)
 
@@ -145,29 +142,6 @@ async def _set(runtime: BotRuntime, match_id: int, **values: Any) -> None:
             setattr(match, key, value)
 
 
-def _http(runtime: BotRuntime) -> SynapseAdmin:
-    return SynapseAdmin(runtime.settings.synapse.url)
-
-
-async def find_room(runtime: BotRuntime, token: str, marker: str = MARKER) -> str | None:
-    """A room made before a crash, found by the token its ``marker`` state carries."""
-    assert runtime.client is not None
-    async with _http(runtime) as http:
-        joined = await http.request(
-            "GET", "/_matrix/client/v3/joined_rooms", token=runtime.client.access_token
-        )
-        for room_id in joined.get("joined_rooms", []):
-            with contextlib.suppress(SynapseError):
-                state = await http.request(
-                    "GET",
-                    f"/_matrix/client/v3/rooms/{quote(room_id)}/state/{marker}/",
-                    token=runtime.client.access_token,
-                )
-                if state.get("token") == token:
-                    return str(room_id)
-    return None
-
-
 async def create_room(runtime: BotRuntime, match_id: int) -> str | None:
     """Step accepted -> invited: exactly one room for the match, both people and the
     scheduler invited as it is made (a room found again after a crash goes through
@@ -184,7 +158,7 @@ async def create_room(runtime: BotRuntime, match_id: int) -> str | None:
         await _set(runtime, match_id, room_txn=token)  # stored before the room exists
     else:
         token = match.room_txn
-        found = await find_room(runtime, token)
+        found = await runtime.find_marked_room(MARKER, token)
         if found is not None:
             await _set(runtime, match_id, room_id=found, state="room_created")
             return found

@@ -184,7 +184,7 @@ _POSTCODE_AREAS = (
 def postcode_area(postcode: str | None) -> str | None:
     """The part of Denmark a postcode lies in, or None if it is not a Danish one."""
     digits = (postcode or "").strip().removeprefix("DK-").removeprefix("DK").strip()
-    if not (len(digits) == 4 and digits.isdigit()):
+    if not (len(digits) == 4 and digits.isdecimal()):
         return None
     number = int(digits)
     return next((area for low, high, area in _POSTCODE_AREAS if low <= number <= high), None)

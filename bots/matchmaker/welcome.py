@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 
 async def welcome_new_people(runtime: BotRuntime) -> None:
     async with runtime.db.session() as session:
-        known = select(DirectRoom.matrix_id).where(DirectRoom.bot == "matchmaker")
+        # A room only promised (the bot stopped while making it) is finished here.
+        known = select(DirectRoom.matrix_id).where(
+            DirectRoom.bot == "matchmaker", DirectRoom.room_id.is_not(None)
+        )
         people = (
             await session.scalars(
                 select(Person).where(
@@ -41,8 +44,11 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
         async with gate:
             try:
                 await runtime.ensure_direct_room(matrix_id)
-            except Exception:
-                log.warning("could not welcome", extra={"bot": "matchmaker", "user_id": matrix_id})
+            except Exception as error:
+                log.warning(
+                    "could not welcome",
+                    extra={"bot": "matchmaker", "user_id": matrix_id, "error": str(error)},
+                )
 
     await asyncio.gather(*(one(person.matrix_id) for person in people))
     # Someone on another server whose server was down when their room was made.
