@@ -579,7 +579,9 @@ async def create_room(runtime: BotRuntime, circle_id: int) -> None:
         name=circle.topic,
         topic=circle.topic,
         preset=nio.RoomPreset.private_chat,
-        initial_state=rooms.private_state(MARKER, {"circle_id": circle_id, "token": token}, bots),
+        initial_state=rooms.private_state(
+            MARKER, {"circle_id": circle_id, "token": token}, bots, history="invited"
+        ),
         power_level_override=rooms.power_levels(bots, scheduler),
         invite=[scheduler],
     )
@@ -618,6 +620,8 @@ async def invite_yeses(runtime: BotRuntime, circle_id: int) -> None:
             if row is not None:
                 row.invited_at = runtime.clock.now()
         if circle.state == INTRODUCED:
+            # The room's key goes to the members the bot knows of: know the newcomer first.
+            await runtime.wait_for_member(circle.room_id, person.matrix_id)
             await runtime.post(
                 circle.room_id,
                 "circle_joined.html",

@@ -82,10 +82,17 @@ def room_state(match_id: int, token: str, bots: list[str]) -> list[dict[str, Any
     return private_state(MARKER, {"match_id": match_id, "token": token}, bots)
 
 
-def private_state(marker: str, content: dict[str, Any], bots: list[str]) -> list[dict[str, Any]]:
+def private_state(
+    marker: str, content: dict[str, Any], bots: list[str], *, history: str = "shared"
+) -> list[dict[str, Any]]:
     """The state of a room connec makes for people (a visit room, a circle): encrypted,
     invite-only, no guests, the bots as service members, and a marker with the token
-    that finds the room again after a crash."""
+    that finds the room again after a crash.
+
+    ``history``: who sees what was said before they came. A visit room invites both
+    people as it is made ("shared"); a circle takes in later yeses, who see it from their
+    invitation on ("invited"): words said before were encrypted for others' devices, so
+    they could only show as messages nobody can read."""
     return [
         {
             "type": "m.room.encryption",
@@ -96,7 +103,7 @@ def private_state(marker: str, content: dict[str, Any], bots: list[str]) -> list
         {
             "type": "m.room.history_visibility",
             "state_key": "",
-            "content": {"history_visibility": "shared"},
+            "content": {"history_visibility": history},
         },
         {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
         # Element treats the bots as service members: the room is one-to-one,

@@ -54,6 +54,14 @@ ACCESS: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/koordinator"): frozenset(
         {"coordinator", "coordinator elsewhere", "national coordinator"}
     ),
+    # Each coordinator sees the report of their own municipality (another is refused
+    # by tests/portal/test_evidence.py).
+    ("GET", "/koordinator/rapport"): frozenset(
+        {"coordinator", "coordinator elsewhere", "national coordinator"}
+    ),
+    ("GET", "/koordinator/rapport.csv"): frozenset(
+        {"coordinator", "coordinator elsewhere", "national coordinator"}
+    ),
     ("POST", "/koordinator/frivillige/{person_id}/godkend"): frozenset(
         {"coordinator", "national coordinator"}
     ),
