@@ -183,9 +183,9 @@ def _judged(
     :data:`_SAYS`. ``fields``: form names of profile fields, beyond :data:`_FIELD`."""
     profile, problems = check(values, this_year=this_year)
     names = {**_FIELD, **(fields or {})}
+    words = {**_SAYS, **says}
     for problem in problems:
         name = names.get(problem.field, problem.field)
-        words = {**_SAYS, **says}
         message = words.get(f"{problem.code} {name}") or words[problem.code]
         errors.setdefault(name, message)
     return profile
