@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import nio
-from sqlalchemy import String, cast, delete, select
+from sqlalchemy import String, cast, delete, or_, select, update
 
 from bots.common import metrics
 from bots.common.commands import CommandTable, Invocation, Permission, Where
@@ -496,18 +496,30 @@ class BotRuntime:
                 await self._open_direct_room(room_id, inviter)
 
     async def _open_direct_room(self, room_id: str, person: str) -> None:
-        """Remember the direct room; the greeting follows once the room has synced."""
+        """Remember the direct room; the greeting follows once the room has synced.
+
+        A room the person opened wins over one the bot is making for them at the same
+        moment (see :meth:`_ensure_direct_room`): one statement, so neither write is
+        lost to the other."""
         async with self.db.session() as session:
-            known = await session.scalar(
-                select(DirectRoom).where(
-                    DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == person
+            moved = await session.execute(
+                update(DirectRoom)
+                .where(
+                    DirectRoom.bot == self.bot.name,
+                    DirectRoom.matrix_id == person,
+                    or_(DirectRoom.room_id.is_(None), DirectRoom.room_id != room_id),
                 )
-            )
-            if known is None:
-                session.add(DirectRoom(bot=self.bot.name, matrix_id=person, room_id=room_id))
-            elif known.room_id != room_id:
                 # A person who opens a new direct room is answered in the new one.
-                known.room_id, known.greeted_at = room_id, None
+                .values(room_id=room_id, greeted_at=None)
+            )
+            if moved.rowcount == 0:  # type: ignore[attr-defined]
+                known = await session.scalar(
+                    select(DirectRoom.id).where(
+                        DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == person
+                    )
+                )
+                if known is None:
+                    session.add(DirectRoom(bot=self.bot.name, matrix_id=person, room_id=room_id))
 
     async def _greet_waiting(self) -> None:
         """Greet people whose direct room is joined and synced but not yet greeted."""
@@ -727,6 +739,7 @@ class BotRuntime:
         # room again (and the welcome's transaction ID keeps it one welcome).
         assert self.client is not None
         remote = not is_own(matrix_id, self.settings.synapse)
+        made: str | None = None
         async with self.db.session() as session:
             known = await session.scalar(
                 select(DirectRoom).where(
@@ -734,10 +747,8 @@ class BotRuntime:
                 )
             )
             if known is not None and known.room_id is not None:
-                if remote:
-                    await self._invite_to_direct_room(known.room_id, matrix_id)
-                return known.room_id
-            if known is None or known.room_txn is None:
+                made = known.room_id
+            elif known is None or known.room_txn is None:
                 token = secrets.token_hex(12)
                 if known is None:
                     session.add(DirectRoom(bot=self.bot.name, matrix_id=matrix_id, room_txn=token))
@@ -747,26 +758,65 @@ class BotRuntime:
             else:
                 token = known.room_txn
                 room_id = await self.find_marked_room(DIRECT_MARKER, token, near=matrix_id)
+        if made is not None:
+            # Outside the transaction: another server may take its time to answer.
+            if remote:
+                await self._invite_to_direct_room(made, matrix_id)
+            return made
         if room_id is None:
             room_id = await self._create_direct_room(matrix_id, token, remote=remote)
         # Someone on another server is invited after the room is made: were their
         # server down, the room would be made and the request still fail, and every
         # try would leave one more room behind. So the room is kept first and the
         # invitation tried again until it reaches them.
+        theirs = await self._opened_by_them(matrix_id, room_id)
+        if theirs is not None:
+            # They opened a room with the bot while this one was being made: theirs is
+            # the one they are looking at, and it is greeted (the sync loop does that).
+            await self._leave_direct_room(room_id)
+            return theirs
         if remote:
             await self._invite_to_direct_room(room_id, matrix_id)
         # What the bot says first waits in the outbox until the person can read it.
         await self.bot.on_direct_room_opened(self, room_id, matrix_id)
         async with self.db.session() as session:
-            row = await session.scalar(
-                select(DirectRoom).where(
+            # Greeted now: the bot wrote first, with what it came to say. One statement:
+            # a room they opened meanwhile stays theirs, still to be greeted there; an
+            # erased person has no row to keep it in.
+            await session.execute(
+                update(DirectRoom)
+                .where(
+                    DirectRoom.bot == self.bot.name,
+                    DirectRoom.matrix_id == matrix_id,
+                    or_(DirectRoom.room_id.is_(None), DirectRoom.room_id == room_id),
+                )
+                .values(room_id=room_id, greeted_at=self.clock.now())
+            )
+        return room_id
+
+    async def _opened_by_them(self, matrix_id: str, made: str) -> str | None:
+        """The direct room the person opened themselves while ``made`` was being made."""
+        async with self.db.session() as session:
+            stored = await session.scalar(
+                select(DirectRoom.room_id).where(
                     DirectRoom.bot == self.bot.name, DirectRoom.matrix_id == matrix_id
                 )
             )
-            if row is not None:  # erased meanwhile: nothing to keep
-                # Greeted now: the bot wrote first, with what it came to say.
-                row.room_id, row.greeted_at = room_id, self.clock.now()
-        return room_id
+        return stored if stored not in (None, made) else None
+
+    async def _leave_direct_room(self, room_id: str) -> None:
+        """Leave a room made for someone who opened one with the bot meanwhile. Their
+        invitation cannot be taken back (in a trusted private chat they rank as the
+        bot does), so it is left with nobody in it rather than answered in two."""
+        assert self.client is not None
+        answer = await self.client.room_leave(room_id)
+        if isinstance(answer, nio.ErrorResponse):
+            log.warning(
+                "second direct room not left",
+                extra={"bot": self.bot.name, "room_id": room_id, "error": str(answer)},
+            )
+            return
+        log.info("second direct room left", extra={"bot": self.bot.name, "room_id": room_id})
 
     async def _create_direct_room(self, matrix_id: str, token: str, *, remote: bool) -> str:
         assert self.client is not None
@@ -937,22 +987,6 @@ class BotRuntime:
         while room_id not in self.client.rooms:
             if loop.time() > deadline:
                 raise TimeoutError(f"room {room_id} did not appear in sync")
-            await asyncio.sleep(0.1)
-
-    async def wait_for_member(self, room_id: str, user_id: str, wait_s: float = 15.0) -> None:
-        """Wait until the sync loop has seen someone's invite or join in a room.
-
-        nio may list a new room before it has read its members; a message encrypted
-        then is shared with nobody but the bot, and the person never reads it.
-        Background tasks only (see :meth:`wait_for_room`).
-        """
-        assert self.client is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_s
-        while user_id not in self.client.rooms[room_id].users:
-            if loop.time() > deadline:
-                log.warning("member not seen", extra={"bot": self.bot.name, "room_id": room_id})
-                return
             await asyncio.sleep(0.1)
 
     async def react(self, room_id: str, event_id: str, key: str) -> str | None:

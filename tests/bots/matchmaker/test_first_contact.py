@@ -384,3 +384,70 @@ async def test_a_volunteer_approved_before_signing_in_reads_the_welcome_on_eleme
     await element.command("join", room=room)
     await element.message(room, bot.user_id, "velkommen til connec")
     element.check()
+
+
+async def test_a_person_who_opens_a_room_while_the_bot_opens_one_for_them_is_greeted_in_theirs(
+    synapse: SynapseHarness,
+    person,
+    own_db: Database,
+    own_matchmaker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sofie taps "Start chat" with connec in the moment the matchmaker, having just
+    learnt of her, is making a room for her. She is greeted in the room she opened,
+    and the bot leaves the one it made: one room where connec speaks, not two."""
+    from bots.matchmaker import jobs
+    from tests.bots.matchmaker.conftest import add_person
+
+    client = await person("sofie", "Sofie Holm")
+    bot = await own_matchmaker()
+    runtime = bot.runtime
+    theirs: list[str] = []
+    ours: list[str] = []
+    making = runtime._create_direct_room
+
+    async def while_she_opens_hers(matrix_id: str, token: str, *, remote: bool) -> str:
+        # Hers is opened, and the bot has joined it, before the bot's own room exists.
+        response = await client.room_create(is_direct=True, invite=[bot.user_id])
+        assert isinstance(response, nio.RoomCreateResponse), response
+        theirs.append(response.room_id)
+
+        async def known() -> bool:
+            async with own_db.session() as session:
+                stored = await session.scalar(
+                    select(DirectRoom.room_id).where(DirectRoom.matrix_id == matrix_id)
+                )
+            return stored == response.room_id
+
+        await eventually(known, what="the bot to take Sofie's room as her direct room")
+        ours.append(await making(matrix_id, token, remote=remote))
+        return ours[0]
+
+    monkeypatch.setattr(runtime, "_create_direct_room", while_she_opens_hers)
+    await add_person(own_db, client.user_id, "citizen", "Sofie Holm")
+    runtime.wake(jobs.WELCOME)
+
+    greeting = await Inbox(client, await eventually(lambda: _first(theirs))).message(
+        bot.user_id, timeout=60
+    )
+    assert "connec" in greeting.body
+    async with own_db.session() as session:
+        row = await session.scalar(select(DirectRoom).where(DirectRoom.matrix_id == client.user_id))
+    assert row is not None and row.room_id == theirs[0] and row.greeted_at is not None
+
+    # The bot left the room it made meanwhile: everything it says to her is in hers.
+    async def left() -> bool:
+        if not ours:
+            return False
+        rooms = await bot.runtime.client.joined_rooms()
+        assert isinstance(rooms, nio.JoinedRoomsResponse), rooms
+        return ours[0] not in rooms.rooms and theirs[0] in rooms.rooms
+
+    await eventually(left, what="the bot to leave the room it made meanwhile")
+    rooms = await client.joined_rooms()
+    assert isinstance(rooms, nio.JoinedRoomsResponse)
+    assert rooms.rooms == theirs
+
+
+async def _first(values: list[str]) -> str | None:
+    return values[0] if values else None

@@ -13,11 +13,6 @@ from tests.bots.matchmaker.conftest import add_person, open_direct_room
 pytestmark = pytest.mark.synapse
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Passes alone; in the whole suite the matchmaker's greeting in a room the "
-    "person opened once took over 30 s (issue 15 stays open for it).",
-)
 async def test_a_volunteer_abroad_sets_their_time_zone(
     person, own_db: Database, own_matchmaker
 ) -> None:
