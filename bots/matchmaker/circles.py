@@ -620,14 +620,14 @@ async def invite_yeses(runtime: BotRuntime, circle_id: int) -> None:
             if row is not None:
                 row.invited_at = runtime.clock.now()
         if circle.state == INTRODUCED:
-            # The room's key goes to the members the bot knows of: know the newcomer first.
-            await runtime.wait_for_member(circle.room_id, person.matrix_id)
+            # The room's key goes to the members the bot knows of: the newcomer is a
+            # reader, so the outbox sends only once the bot's sync has their invite.
             await runtime.post(
                 circle.room_id,
                 "circle_joined.html",
                 circle.language,
                 txn=txn_id("circle-joined", str(circle_id), str(person.id)),
-                readers=None,
+                readers=[person.matrix_id],
                 subjects=[person.matrix_id],
                 name=first_name(person),
             )

@@ -274,12 +274,6 @@ async def test_a_crash_after_the_room_was_made_finds_it_again_instead_of_a_secon
     assert people.members["hanne"].user_id in membership
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="Passes alone; in the whole suite (a matchmaker in hundreds of rooms) a member "
-    "who said yes late could not read one of the matchmaker's messages in the circle. "
-    "Kept from CI until that is found: issue 15 stays open for it.",
-)
 async def test_the_host_books_a_weekly_gathering_and_everyone_is_reminded_once_in_own_time(
     synapse: SynapseHarness, person, own_db: Database, own_matchmaker, start_bot
 ) -> None:
