@@ -17,6 +17,10 @@ from tests.leftovers import end_what_was_made, marks
 
 pytest_plugins = ("tests.ci", "pytester")
 
+# A failing story shows connec's own INFO lines (pyproject: log_level); nio's would
+# bury them (a line for every event of every room it syncs).
+logging.getLogger("nio").setLevel(logging.WARNING)
+
 
 @pytest.fixture(scope="session")
 async def synapse() -> AsyncIterator[SynapseHarness]:
