@@ -179,8 +179,8 @@ async def fired_so_far(fired: list[int], expected: list[int]) -> None:
 
 
 async def test_a_crowded_minute_starts_early_enough_to_end_on_time_and_goes_together() -> None:
-    """Forty visits at one minute: at SEND_RATE a second they take four seconds, so the
-    timer starts on them four seconds before they fall due, all in one batch; a lone
+    """Forty visits at one minute: at SEND_RATE a second they take 39 / SEND_RATE
+    seconds, so the timer starts on them that long before they fall due, all in one batch; a lone
     reminder the next minute keeps its own time."""
     clock = FrozenClock(NOW)
     fired: list[list[int]] = []
