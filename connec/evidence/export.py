@@ -97,6 +97,14 @@ def rows(report: Report) -> Iterator[tuple[str, str, str, str, str, str]]:
     )
     yield row("contact", "all", "all", "waiting_now", contact.waiting_now)
     yield row("contact", "all", "all", "median_days_waiting_now", contact.waiting_median_days)
+    if contact.circles is not None:  # only where some circle has had a room
+        circles = contact.circles
+        yield row("contact", "all", "all", "circles_with_a_room", circles.circles)
+        yield row("contact", "all", "all", "people_in_circles", circles.members)
+        yield row("contact", "all", "all", "circle_months", circles.circle_months)
+        yield row(
+            "contact", "all", "all", "gatherings_held_per_circle_month", circles.held_per_month
+        )
     e = report.estimate
     yield row("estimate", "all", "all", "horizon_months", e.months)
     yield row(

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connec.evidence.stats import Answer, Friendship
-from connec.models import Booking, Match, Person, Proposal, WellbeingAnswer
+from connec.evidence.stats import Answer, Circle, Friendship
+from connec.models import Booking, CircleMember, Match, Person, Proposal, WellbeingAnswer
+from connec.models import Circle as CircleRow
 from connec.visits import VisitSeries
 
 REPORTED_ROLES = ("citizen", "peer")
@@ -39,6 +40,14 @@ class BookingRecord:
     series: VisitSeries
 
 
+@dataclass(frozen=True)
+class GatheringRecord:
+    """A circle's gathering: booked by its host and agreed at once, maybe weekly."""
+
+    circle_id: int
+    series: VisitSeries
+
+
 @dataclass
 class Records:
     """Everything the report counts, already limited to its municipality."""
@@ -47,6 +56,9 @@ class Records:
     answers: list[Answer] = field(default_factory=list)
     friendships: list[Friendship] = field(default_factory=list)
     bookings: list[BookingRecord] = field(default_factory=list)
+    circles: list[Circle] = field(default_factory=list)
+    """Circles that got a room (were introduced), with their members still in them."""
+    gatherings: list[GatheringRecord] = field(default_factory=list)
     first_asked: dict[int, datetime] = field(default_factory=dict)
     """When each person was first asked about a proposed friend."""
     first_room: dict[int, datetime] = field(default_factory=dict)
@@ -124,7 +136,7 @@ async def read_records(session: AsyncSession, municipality: str | None) -> Recor
             await session.scalars(select(Booking).where(Booking.match_id.in_(started)))
         ).all():
             if booking.match_id is None:
-                continue  # a circle's gathering (selected out above; said for the type)
+                continue  # a circle's gathering (read below; said for the type)
             records.bookings.append(
                 BookingRecord(
                     booking.match_id,
@@ -135,7 +147,57 @@ async def read_records(session: AsyncSession, municipality: str | None) -> Recor
                     ),
                 )
             )
+    await read_circles(session, municipality, records)
     return records
+
+
+async def read_circles(session: AsyncSession, municipality: str | None, records: Records) -> None:
+    """The circles that got a room and had one of the report's people in it (said yes,
+    and still there or left after being invited in), their gatherings, and who of the
+    report's people is in them now (said yes and did not leave)."""
+    was_in = or_(
+        CircleMember.state == "yes",
+        and_(CircleMember.state == "left", CircleMember.invited_at.is_not(None)),
+    )
+    in_scope = select(CircleMember.circle_id).where(
+        CircleMember.person_id.in_(select_ids(municipality)), was_in
+    )
+    made = (
+        await session.execute(
+            select(
+                CircleRow.id, CircleRow.introduced_at, CircleRow.state, CircleRow.closed_at
+            ).where(CircleRow.introduced_at.is_not(None), CircleRow.id.in_(in_scope))
+        )
+    ).all()
+    if not made:
+        return
+    ids = [circle_id for circle_id, *_ in made]
+    members: dict[int, set[int]] = {circle_id: set() for circle_id in ids}
+    for circle_id, person_id in (
+        await session.execute(
+            select(CircleMember.circle_id, CircleMember.person_id).where(
+                CircleMember.circle_id.in_(ids),
+                CircleMember.state == "yes",
+                CircleMember.person_id.in_(select_ids(municipality)),
+            )
+        )
+    ).all():
+        members[circle_id].add(person_id)
+    for circle_id, introduced_at, state, closed_at in made:
+        assert introduced_at is not None  # selected so; said for the type
+        ended = closed_at if state == "closed" else None
+        records.circles.append(
+            Circle(circle_id, introduced_at, ended, frozenset(members[circle_id]))
+        )
+    for booking in (await session.scalars(select(Booking).where(Booking.circle_id.in_(ids)))).all():
+        if booking.circle_id is None:
+            continue  # selected out above; said for the type
+        records.gatherings.append(
+            GatheringRecord(
+                booking.circle_id,
+                VisitSeries(booking.starts_at, booking.weekly, booking.state, booking.updated_at),
+            )
+        )
 
 
 async def read_answers(

@@ -9,7 +9,7 @@ never show different numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -73,6 +73,17 @@ class WaitRow:
 
 
 @dataclass(frozen=True)
+class CircleContact:
+    """Circles with a room (open now or closed since), the report's people in them (said
+    yes, did not leave) and their gatherings held per month a circle was open."""
+
+    circles: int | None
+    members: int | None
+    circle_months: float | None
+    held_per_month: float | None
+
+
+@dataclass(frozen=True)
 class Contact:
     friendships: int | None
     friendship_months: float | None
@@ -83,6 +94,8 @@ class Contact:
     to_room: WaitRow
     waiting_now: int | None
     waiting_median_days: float | None
+    circles: CircleContact | None = None
+    """None where no circle has had a room: then the report says nothing of circles."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +276,10 @@ def build_report(
     )
     values[("wait", "proposal")] = to_proposal.people
     values[("wait", "room")] = to_room.people
+    if records.circles:
+        # Counted like friendships: fewer than five circles or people in them are hidden.
+        values[("circles", "made")] = len(records.circles)
+        values[("circles", "members")] = len({i for c in records.circles for i in c.members})
 
     nets = [("change", h, "net") for h in stats.HORIZONS]
     # The share who left loneliness is the report's point: hide anything else first.
@@ -358,6 +375,7 @@ def build_report(
         to_room=WaitRow(shown(("wait", "room")), if_shown(("wait", "room"), to_room.median_days)),
         waiting_now=shown(cell(*ALL, "waiting")),
         waiting_median_days=if_shown(cell(*ALL, "waiting"), waiting_since.median_days),
+        circles=circle_contact(records, now, shown) if records.circles else None,
     )
     return Report(
         municipality=municipality,
@@ -371,6 +389,23 @@ def build_report(
         cohorts=cohorts,
         contact=contact,
         estimate=estimate(change_rows, settings),
+    )
+
+
+def circle_contact(
+    records: Records, now: datetime, shown: Callable[[Hashable], int | None]
+) -> CircleContact:
+    """The circles' figures; a rate only beside a shown number of circles, as for visits."""
+    circles = shown(("circles", "made"))
+    months = stats.friendship_months(records.circles, now)
+    held = stats.gatherings_held(
+        records.circles, ((g.circle_id, g.series) for g in records.gatherings), now
+    )
+    return CircleContact(
+        circles=circles,
+        members=shown(("circles", "members")),
+        circle_months=months if circles is not None else None,
+        held_per_month=stats.per_friendship_month(held, months) if circles is not None else None,
     )
 
 

@@ -15,6 +15,8 @@ from typing import Literal
 
 import numpy as np
 
+from connec.visits import VisitSeries, visits
+
 UCLA_MIN, UCLA_MAX = 3, 9
 """The three-item UCLA loneliness scale's total: 3 (least lonely) to 9 (most lonely)."""
 
@@ -178,8 +180,19 @@ class Friendship:
     ended_at: datetime | None
 
 
-def friendship_months(friendships: Iterable[Friendship], now: datetime) -> float:
-    """Months of friendship in all, each from its start to its end (or now)."""
+@dataclass(frozen=True)
+class Circle:
+    """A circle with a room: when it was introduced, when it closed, and who is in it
+    (the report's people who said yes and have not left)."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    members: frozenset[int] = frozenset()
+
+
+def friendship_months(friendships: Iterable[Friendship | Circle], now: datetime) -> float:
+    """Months of friendship (or of circles) in all, each from its start to its end (or now)."""
     total = timedelta()
     for f in friendships:
         end = min(f.ended_at, now) if f.ended_at is not None else now
@@ -191,6 +204,21 @@ def friendship_months(friendships: Iterable[Friendship], now: datetime) -> float
 def per_friendship_month(count: int, months: float) -> float | None:
     """A count per month of friendship (None when there has been none)."""
     return count / months if months > 0 else None
+
+
+def gatherings_held(
+    circles: Iterable[Circle], gatherings: Iterable[tuple[int, VisitSeries]], now: datetime
+) -> int:
+    """Gatherings held, counted as visits are (:func:`connec.visits.visits`), each
+    circle's only up to its closing: closing a circle leaves its bookings as they were."""
+    until = {c.id: min(c.ended_at, now) if c.ended_at is not None else now for c in circles}
+    by_circle: dict[int, list[VisitSeries]] = defaultdict(list)
+    for circle_id, series in gatherings:
+        if circle_id in until:
+            by_circle[circle_id].append(series)
+    return sum(
+        sum(1 for _ in visits(series, until[circle_id])) for circle_id, series in by_circle.items()
+    )
 
 
 @dataclass(frozen=True)

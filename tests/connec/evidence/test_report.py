@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from connec.evidence.export import rows
-from connec.evidence.records import PersonRecord, Records
-from connec.evidence.report import age_band, build_report, quarter_of
-from connec.evidence.stats import Answer, Friendship
+from connec.evidence.records import GatheringRecord, PersonRecord, Records
+from connec.evidence.report import Report, age_band, build_report, quarter_of
+from connec.evidence.stats import Answer, Circle, Friendship
 from connec.settings import EvidenceSettings, load_settings
+from connec.visits import VisitSeries
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -120,3 +121,109 @@ def test_a_source_that_looks_like_a_formula_stays_text_in_the_csv() -> None:
     cells = {r[3]: r for r in rows(report)}
     assert cells["service_cost_dkk_per_year"][5] == "'=HYPERLINK(1)"
     assert cells["3_months_mean_change"][4] == "-1.000"  # numbers stay numbers
+
+
+# --- Circles --------------------------------------------------------------------------
+
+MONTH_DAYS = 365.25 / 12
+
+
+def gathering(
+    circle_id: int, day: float, *, weekly: bool = True, state: str = "confirmed", until: float = 0
+) -> GatheringRecord:
+    """A gathering ``day`` days after the circles began (100 days before NOW); ``until``:
+    when it was last changed (its cancelling), in days likewise."""
+    began = NOW - timedelta(days=100)
+    changed = began + timedelta(days=until) if until else began + timedelta(days=day)
+    return GatheringRecord(
+        circle_id, VisitSeries(began + timedelta(days=day), weekly, state, changed)
+    )
+
+
+def with_circles(members: list[set[int]], closed: dict[int, float] | None = None) -> Records:
+    """The population, with one circle a set of members, each introduced 100 days before
+    NOW (``closed``: the days after which a circle closed)."""
+    records = population()
+    began = NOW - timedelta(days=100)
+    for i, people in enumerate(members):
+        ended = began + timedelta(days=closed[i]) if closed and i in closed else None
+        records.circles.append(Circle(i, began, ended, frozenset(people)))
+    return records
+
+
+def circle_cells(report: Report) -> dict[str, tuple[str, ...]]:
+    return {r[3]: r for r in rows(report) if "circle" in r[3]}
+
+
+def test_circles_and_their_gatherings_held_per_month_by_hand() -> None:
+    # Six circles of five (overlapping: ten people in all); the last closed after 30 days.
+    records = with_circles([set(range(k, k + 5)) for k in range(6)], closed={5: 30})
+    records.gatherings += [gathering(k, 3) for k in range(6)]  # weekly from day 3
+    records.gatherings += [
+        gathering(0, 50, weekly=False, state="done"),  # held once
+        gathering(0, 60, weekly=False, state="cancelled", until=55),  # called off first
+        gathering(0, 120, weekly=False),  # not yet
+        gathering(1, 3, state="cancelled", until=20),  # a weekly one, called off on day 20
+        gathering(2, 3, state="proposed"),  # never agreed
+        gathering(99, 3),  # of a circle not in the records: never counted
+    ]
+    report = build_report(records, SETTINGS, municipality="Aarhus", now=NOW, zone=ZONE)
+    circles = report.contact.circles
+    assert circles is not None
+    assert (circles.circles, circles.members) == (6, 10)
+    # Open circles: days 3, 10, ..., 94 = 14 each; the closed one only until day 30 (3, 10,
+    # 17, 24), though its weekly booking was never cancelled; +1 done; +3 (3, 10, 17).
+    held = 5 * 14 + 4 + 1 + 3
+    months = (5 * 100 + 30) / MONTH_DAYS
+    assert circles.circle_months is not None and abs(circles.circle_months - months) < 1e-6
+    assert circles.held_per_month is not None
+    assert abs(circles.held_per_month - held / months) < 1e-9
+    # The CSV says the same.
+    cells = circle_cells(report)
+    assert cells["circles_with_a_room"][4] == "6"
+    assert cells["people_in_circles"][4] == "10"
+    assert cells["gatherings_held_per_circle_month"][4] == f"{held / months:.3f}"
+    # The friendships' figures are what they were without circles.
+    assert (
+        report.contact.held_per_month
+        == build_report(
+            population(), SETTINGS, municipality="Aarhus", now=NOW, zone=ZONE
+        ).contact.held_per_month
+    )
+
+
+def test_a_circle_of_four_is_hidden() -> None:
+    records = with_circles([{1, 2, 3, 4}])
+    records.gatherings.append(gathering(0, 3))
+    report = build_report(records, SETTINGS, municipality="Aarhus", now=NOW, zone=ZONE)
+    circles = report.contact.circles
+    assert circles is not None  # circles exist, so the report speaks of them...
+    # ...but one circle of four people: every figure hidden, the rate with its count.
+    assert circles.circles is None and circles.members is None
+    assert circles.circle_months is None and circles.held_per_month is None
+    cells = circle_cells(report)
+    assert set(cells) == {
+        "circles_with_a_room",
+        "people_in_circles",
+        "circle_months",
+        "gatherings_held_per_circle_month",
+    }
+    for cell in cells.values():
+        assert cell[4] == "" and cell[5].startswith("hidden"), cell
+    # Five circles over time, the same four people in them: the people stay hidden.
+    report = build_report(
+        with_circles([{1, 2, 3, 4}] * 5, closed={k: 10 * (k + 1) for k in range(4)}),
+        SETTINGS,
+        municipality="Aarhus",
+        now=NOW,
+        zone=ZONE,
+    )
+    circles = report.contact.circles
+    assert circles is not None and circles.circles == 5 and circles.members is None
+    assert circle_cells(report)["people_in_circles"][4] == ""
+
+
+def test_without_circles_the_report_says_nothing_of_them() -> None:
+    report = build_report(population(), SETTINGS, municipality="Aarhus", now=NOW, zone=ZONE)
+    assert report.contact.circles is None
+    assert not circle_cells(report)
