@@ -367,7 +367,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.part == "scheduler" and args.real:
         from bots.scheduler.bench_real import main as real
 
-        return real(_settings(args), console, args.real, args.crash)
+        return real(_settings(args), console, args.real, args.crash, args.postgres)
     if args.part == "federation":
         from bots.matchmaker.bench_federation import main as bench_federation
 
@@ -550,7 +550,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="scheduler: N visits due at one minute, through a throw-away Synapse",
     )
     bench.add_argument(
-        "--crash", action="store_true", help="with --real: the scheduler crashes mid-burst"
+        "--crash", action="store_true", help="with --real: the scheduler is killed mid-burst"
+    )
+    bench.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="with --real: Synapse on PostgreSQL, as in production (a throw-away database "
+        "is made on the server at URL, e.g. postgresql://postgres@127.0.0.1:5432/test)",
     )
     bench.add_argument(
         "--size", choices=["1k", "10k", "100k"], default="10k", help="match: citizens (default 10k)"

@@ -10,10 +10,13 @@ registered through the shared-secret admin API. Stopped and removed with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from connec.provision import prepare_files, provision_accounts
 from connec.secrets import Secrets, load_secrets
@@ -167,3 +170,29 @@ async def start_pair(pair: tuple[ThrowawaySynapse, ThrowawaySynapse]) -> None:
     for synapse in pair:
         await synapse.prepare()
     await asyncio.gather(*(synapse.start() for synapse in pair))
+
+
+@contextlib.contextmanager
+def synapse_database(admin_url: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database as Synapse requires it (UTF8, C collation), made
+    on the server ``admin_url`` reaches and dropped afterwards; yields its DSN."""
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"connec_synapse_{secrets.token_hex(4)}"
+    # Synapse's own driver (psycopg2), whatever the URL names.
+    url = make_url(admin_url).set(drivername="postgresql+psycopg2")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(
+                text(
+                    f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' "
+                    "LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+                )
+            )
+        base = urlsplit(admin_url)
+        yield f"postgresql://{base.netloc}/{name}"
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

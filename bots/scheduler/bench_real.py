@@ -53,7 +53,7 @@ from connec.db import Database
 from connec.faults import BotProcess
 from connec.models import Booking, DirectRoom, Match, OutboxMessage, Person, Reminder
 from connec.settings import Settings
-from connec.throwaway import ThrowawaySynapse
+from connec.throwaway import ThrowawaySynapse, synapse_database
 
 WORDS = "🔔"  # every reminder starts with the bell
 LEAD = timedelta(seconds=50)  # from the bookings to the reminders falling due
@@ -176,9 +176,19 @@ async def _wait(check: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.2)  # the bench watches the bots' own tables
 
 
-async def run(console: Console, visits: int, *, crash: bool) -> bool:
+async def run(console: Console, visits: int, *, crash: bool, postgres: str | None = None) -> bool:
+    """``postgres``: a PostgreSQL server to run Synapse on, as in production (a
+    throw-away database is made there); otherwise Synapse's embedded SQLite."""
+    if postgres is None:
+        return await _run(console, visits, crash, {})
+    with synapse_database(postgres) as dsn:
+        console.print("Synapse on PostgreSQL (a throw-away database)")
+        return await _run(console, visits, crash, {"postgres_dsn": dsn})
+
+
+async def _run(console: Console, visits: int, crash: bool, synapse: dict[str, Any]) -> bool:
     folder = Path(tempfile.mkdtemp(prefix="connec-bench-real-"))
-    stack = ThrowawaySynapse(folder / "data", server_name="bench.test")
+    stack = ThrowawaySynapse(folder / "data", server_name="bench.test", **synapse)
     clients: asyncio.subprocess.Process | None = None
     process: BotProcess | None = None
     out_before_kill: int | None = None
@@ -408,12 +418,18 @@ def _report(
     return ok
 
 
-def main(settings: Settings, console: Console, visits: int, crash: bool = False) -> int:
+def main(
+    settings: Settings,
+    console: Console,
+    visits: int,
+    crash: bool = False,
+    postgres: str | None = None,
+) -> int:
     """The command's body (settings are not used: the stack is a throw-away one)."""
     logging.getLogger("nio").setLevel(logging.ERROR)
     # Stopped (SIGTERM) as by Ctrl-C, so the throw-away stack is stopped with it.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return 0 if asyncio.run(run(console, visits, crash=crash)) else 1
+    return 0 if asyncio.run(run(console, visits, crash=crash, postgres=postgres)) else 1
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import yaml
 from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from connec.processes import http_ok, pid_alive
 from connec.provision import prepare_files
@@ -52,6 +53,7 @@ from connec.synapse_config import (
     well_known_dir,
 )
 from connec.synapse_process import CoturnRunner, SynapseRunner, coturn_installed, free_port
+from connec.throwaway import synapse_database as throwaway_synapse_database
 from tests.harness import eventually, mark_device_made, messages_from
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -282,23 +284,11 @@ def test_well_known_documents_point_at_the_public_url(tmp_path: Path) -> None:
 @pytest.fixture
 def synapse_database() -> Iterator[str]:
     """A throwaway PostgreSQL database as Synapse requires it (UTF8, C collation)."""
-    name = f"connec_synapse_{uuid.uuid4().hex[:8]}"
     try:
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' "
-                    "LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
-                )
-            )
-    except Exception as exc:
+        with throwaway_synapse_database(POSTGRES_ADMIN_URL) as dsn:
+            yield dsn
+    except OperationalError as exc:
         unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL}", exc)
-    base = urlsplit(POSTGRES_ADMIN_URL)
-    yield f"postgresql://{base.netloc}/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
