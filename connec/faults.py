@@ -126,13 +126,25 @@ async def kill_while(
     kills: int,
     window: tuple[float, float],
     timeout: float,
+    underway: Callable[[], Awaitable[bool]] | None = None,
 ) -> int:
     """Kill ``bot`` ``kills`` times, each after a random time in ``window`` seconds of
-    running, while ``done`` is not yet true; then let it finish. Answers the kills made."""
+    running, while ``done`` is not yet true; then let it finish. Answers the kills made.
+
+    ``underway``: when the work has begun. The first kill then comes within 0.2 s of
+    that moment, so it lands in the work however fast the machine does it (a random
+    wait alone can outlast a small scenario, and nothing is killed at all)."""
     made = 0
     deadline = time.monotonic() + timeout
     while made < kills and not await done():
-        await asyncio.sleep(rng.uniform(*window))
+        if made == 0 and underway is not None:
+            while not await underway():
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.02)  # a kill's moment, not a test's wait
+            await asyncio.sleep(rng.uniform(0.0, 0.2))
+        else:
+            await asyncio.sleep(rng.uniform(*window))
         if await done():
             break
         bot.kill()
@@ -351,6 +363,19 @@ async def greeting(
     ids, _ = await newcomers(stack, db, folder, people)
     matchmaker = BotProcess(stack, "matchmaker", folder / "logs")
     started = time.monotonic()
+
+    async def rooms_promised() -> bool:
+        # A direct room's token is stored just before the room is made.
+        async with db.session() as session:
+            promised = await session.scalar(
+                select(func.count()).where(
+                    DirectRoom.bot == "matchmaker",
+                    DirectRoom.matrix_id.in_(ids),
+                    DirectRoom.room_txn.is_not(None),
+                )
+            )
+        return bool(promised)
+
     await matchmaker.start()
     try:
         outcome.faults = await kill_while(
@@ -360,6 +385,7 @@ async def greeting(
             kills=kills,
             window=(0.2, 1.5),
             timeout=timeout,
+            underway=rooms_promised,
         )
     finally:
         matchmaker.stop()
@@ -585,10 +611,24 @@ async def visit_rooms(
             )
         return done == pairs and waiting == 0
 
+    async def rooms_promised() -> bool:
+        # A room's token is stored just before the room is made.
+        async with db.session() as session:
+            promised = await session.scalar(
+                select(func.count()).where(Match.id.in_(match_ids), Match.room_txn.is_not(None))
+            )
+        return bool(promised)
+
     await matchmaker.start()
     try:
         outcome.faults = await kill_while(
-            matchmaker, introduced, rng=rng, kills=kills, window=(0.2, 1.5), timeout=timeout
+            matchmaker,
+            introduced,
+            rng=rng,
+            kills=kills,
+            window=(0.2, 1.5),
+            timeout=timeout,
+            underway=rooms_promised,
         )
     finally:
         matchmaker.stop()
