@@ -104,9 +104,14 @@ async def _client(
     signed_in.set()  # the device and its keys are there, as on a phone used before
     joined: set[str] = set()
     undecrypted: dict[str, Any] = {}
+    first = True
     try:
         while True:
-            response = await client.sync(timeout=30_000, full_state=not joined)
+            # Full state once, as an app does when it starts; then a long poll. (A full
+            # state sync is answered at once, so asking for one until the first room
+            # came made every client without a room ask Synapse again and again.)
+            response = await client.sync(timeout=30_000, full_state=first)
+            first = False
             if not isinstance(response, nio.SyncResponse):
                 await asyncio.sleep(0.5)
                 continue
