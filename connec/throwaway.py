@@ -191,8 +191,10 @@ def synapse_database(admin_url: str) -> Iterator[str]:
                 )
             )
         base = urlsplit(admin_url)
-        yield f"postgresql://{base.netloc}/{name}"
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        try:
+            yield f"postgresql://{base.netloc}/{name}"
+        finally:  # dropped however the run ended
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
