@@ -290,18 +290,22 @@ async def newcomers(
     return [a.user_id for a in accounts], add
 
 
+async def _direct_rooms(session: Any, ids: list[str], *where: Any) -> int:
+    """How many of ``ids`` have a matchmaker's direct-room row meeting ``where``."""
+    rows = await session.scalar(
+        select(func.count()).where(
+            DirectRoom.bot == "matchmaker", DirectRoom.matrix_id.in_(ids), *where
+        )
+    )
+    return int(rows or 0)
+
+
 def all_welcomed(db: Database, ids: list[str]) -> Callable[[], Awaitable[bool]]:
     """Whether every one of ``ids`` has a direct room, greeted, with nothing waiting."""
 
     async def check() -> bool:
         async with db.session() as session:
-            rows = await session.scalar(
-                select(func.count()).where(
-                    DirectRoom.bot == "matchmaker",
-                    DirectRoom.matrix_id.in_(ids),
-                    DirectRoom.greeted_at.is_not(None),
-                )
-            )
+            rows = await _direct_rooms(session, ids, DirectRoom.greeted_at.is_not(None))
             waiting = await session.scalar(
                 select(func.count()).where(
                     OutboxMessage.bot == "matchmaker",
@@ -367,14 +371,7 @@ async def greeting(
     async def rooms_promised() -> bool:
         # A direct room's token is stored just before the room is made.
         async with db.session() as session:
-            promised = await session.scalar(
-                select(func.count()).where(
-                    DirectRoom.bot == "matchmaker",
-                    DirectRoom.matrix_id.in_(ids),
-                    DirectRoom.room_txn.is_not(None),
-                )
-            )
-        return bool(promised)
+            return await _direct_rooms(session, ids, DirectRoom.room_txn.is_not(None)) > 0
 
     await matchmaker.start()
     try:
