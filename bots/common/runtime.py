@@ -765,16 +765,16 @@ class BotRuntime:
             return made
         if room_id is None:
             room_id = await self._create_direct_room(matrix_id, token, remote=remote)
-        # Someone on another server is invited after the room is made: were their
-        # server down, the room would be made and the request still fail, and every
-        # try would leave one more room behind. So the room is kept first and the
-        # invitation tried again until it reaches them.
         theirs = await self._opened_by_them(matrix_id, room_id)
         if theirs is not None:
             # They opened a room with the bot while this one was being made: theirs is
             # the one they are looking at, and it is greeted (the sync loop does that).
             await self._leave_direct_room(room_id)
             return theirs
+        # Someone on another server is invited after the room is made: were their
+        # server down, the room would be made and the request still fail, and every
+        # try would leave one more room behind. So the room is kept first and the
+        # invitation tried again until it reaches them.
         if remote:
             await self._invite_to_direct_room(room_id, matrix_id)
         # What the bot says first waits in the outbox until the person can read it.

@@ -368,8 +368,7 @@ async def _run(console: Console, visits: int, crash: bool, synapse: dict[str, An
             await process.start()
             # The burst starts early enough to end by the due time (reminders.py's
             # SEND_RATE); half a second into it, some reminders are out and most not.
-            early = min(reminders.MAX_AHEAD.total_seconds(), (visits - 1) / reminders.SEND_RATE)
-            burst = due_at - timedelta(seconds=early) + timedelta(seconds=0.5)
+            burst = due_at - reminders.ahead_of(visits) + timedelta(seconds=0.5)
             await asyncio.sleep(max(0.0, (burst - datetime.now(UTC)).total_seconds()))
             process.kill()  # SIGKILL mid-burst: no clean-up of any kind
             out_before_kill = await _reminders_out(db, pending)

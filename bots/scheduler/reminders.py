@@ -82,6 +82,12 @@ PREPARE_EVERY = timedelta(seconds=30)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
+def ahead_of(crowd: int) -> timedelta:
+    """How early a minute with ``crowd`` reminders due is started, so that sending them
+    all at ``SEND_RATE`` ends by their due time; never more than ``MAX_AHEAD``."""
+    return min(MAX_AHEAD, timedelta(seconds=max(0, crowd - 1) / SEND_RATE))
+
+
 # --- Pure planning -------------------------------------------------------------------
 
 
@@ -248,9 +254,8 @@ class Timer:
 
     def _start_at(self, due_at: datetime) -> datetime:
         """When to start on a reminder: at its due time, or earlier when many fall due
-        in the same minute, so that sending them all at ``SEND_RATE`` ends by then."""
-        crowd = self._per_minute[_minute(due_at)]
-        return due_at - min(MAX_AHEAD, timedelta(seconds=max(0, crowd - 1) / SEND_RATE))
+        in the same minute (see :func:`ahead_of`)."""
+        return due_at - ahead_of(self._per_minute[_minute(due_at)])
 
     def starts_at(self, reminder_id: int) -> datetime:
         """When (by the bot's clock) a pending reminder is started on, as things stand."""
