@@ -122,6 +122,8 @@ def _engine(citizens: int) -> Measured:
         details={
             "warm_s": warm_s,
             "passes": volunteers.passes,
+            "rescored": list(volunteers.rescored),
+            "trail": list(volunteers.trail),
             "edges": volunteers.edges,
             "timings": dict(volunteers.timings),
             "peer_ratio": peers.ratio,
@@ -147,10 +149,11 @@ def _top_graph(citizens: int) -> tuple[Any, ...]:
     b_rows = np.array([i for i, p in enumerate(people) if p.role == "volunteer"], dtype=np.int32)
     side = engine._blocks(coded, b_rows)
     cap = np.array([people[r].capacity for r in side.rows], dtype=np.int64)
-    top, points, _ = kernels.price_pass(
+    top, points, _, _ = kernels.price_pass(
         coded.side(a_rows), coded.side(side.rows), coded.shared(),
         np.zeros(len(side.rows), dtype=np.int64), side.start,
         np.zeros(len(a_rows) + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), TOP, 0.0,
+        np.ones(len(a_rows), dtype=np.bool_),
     )  # fmt: skip
     filled = top.ravel() >= 0
     edge_a = np.repeat(np.arange(len(a_rows)), TOP)[filled]
@@ -331,6 +334,13 @@ def main(console: Console, *, size: str = "10k", compare: bool = False) -> int:
         f"engine: {d['passes']} pricing passes, {d['edges']:,} edges in the last graph; "
         + ", ".join(f"{stage} {s:.2f} s" for stage, s in d["timings"].items())
         + f"; compiled kernels loaded in {d['warm_s']:.1f} s (once per process)"
+    )
+    console.print(
+        "citizens scored pass by pass (with the total over the bound that pass proved): "
+        + ", ".join(
+            f"{n:,}" + (f" ({t / b:.5f})" if t else "")
+            for n, (b, t) in zip(d["rescored"], d["trail"], strict=True)
+        )
     )
     console.print(
         f"peers: {d['peer_pairs']:,} pairs, ratio to their bound {d['peer_ratio']:.5f}, "

@@ -4,15 +4,23 @@ Scoring every pair and solving on all of them does not reach a country (a billio
 pairs); keeping each person's best few partners piles everyone onto the same
 attractive volunteers. The engine instead *prices* volunteers:
 
-1. Solve the round exactly (OR-Tools' minimum-cost flow) on a small candidate graph.
-2. Read each volunteer's price from that solution: the least prices that prove it
+1. Score every allowed pair once (:func:`bots.matchmaker.kernels.first_pass`),
+   keeping each citizen's best few volunteers *and* each volunteer's best hundred
+   citizens: the first graph. The volunteers' side is what makes the first prices
+   good, because a popular volunteer's edges then reach everyone competing for them.
+2. Solve the round exactly (OR-Tools' minimum-cost flow) on the graph.
+3. Read each volunteer's price from that solution: the least prices that prove it
    optimal on its edges (:func:`bots.matchmaker.kernels.volunteer_prices`).
-3. Score every allowed pair once against the prices. Each citizen's best
-   price-adjusted partners join the graph, and the same pass gives an upper bound
-   on the best total over *all* allowed pairs: by linear-programming duality,
+4. Bound the best total over *all* allowed pairs: by linear-programming duality,
    ``sum over citizens of max(0, best points less price) + sum over volunteers of
    capacity * price`` is never below the best possible total, whatever the prices.
-4. Stop when the total is within ``tolerance`` of the bound; otherwise go to 1.
+   A citizen's best is read from the graph when no pair outside it can beat that:
+   every pair left out of the first pass is below both the citizen's last kept
+   partner and the volunteer's last kept citizen, and prices move by amounts we
+   know (:func:`bots.matchmaker.kernels.outside_best`). Only the other citizens are
+   scored again (:func:`bots.matchmaker.kernels.price_pass`), and their best
+   price-adjusted volunteers join the graph.
+5. Stop when the total is within ``tolerance`` of the bound; otherwise go to 2.
 
 A pass that finds no pair better than the graph already holds proves the solution
 optimal over all pairs (gap zero); on small rounds the engine runs to that point,
@@ -31,6 +39,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
@@ -38,7 +47,8 @@ from bots.matchmaker import kernels
 from bots.matchmaker.encoded import I32, I64, EncodedPeople
 
 FIRST_CANDIDATES = 12  # partners per person in the first graph
-MORE_CANDIDATES = 6  # partners per person each pricing pass adds
+BACK_CANDIDATES = 100  # and people per partner
+MORE_CANDIDATES = 12  # partners per person each pricing pass adds
 MAX_PASSES = 12
 BLOSSOM_PEERS = 150  # up to this many peers: Edmonds' exact algorithm on every pair
 
@@ -60,6 +70,8 @@ class Solution:
     seconds: float = 0.0
     prices: dict[int, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds, by stage
+    rescored: list[int] = field(default_factory=list)  # people scored again, by pass
+    trail: list[tuple[int, int]] = field(default_factory=list)  # (bound, total) by pass
 
     def timed(self, stage: str, since: float) -> float:
         """Add the time from ``since`` to ``stage``; the time now."""
@@ -121,6 +133,21 @@ def _exclusions(
         start[i + 1] += 1
     start = np.cumsum(start).astype(np.int64)
     return start, np.array([j for _, j in found], dtype=np.int32)
+
+
+def _graph_best(
+    edge_a: np.ndarray, edge_b: np.ndarray, edge_points: np.ndarray, prices: np.ndarray, n_a: int
+) -> np.ndarray:
+    """Each ``a``'s best points less price over the graph's edges, at least 0.
+
+    The edges come sorted by ``a`` (their keys are ``a * n_b + b``, kept sorted).
+    """
+    held = np.zeros(n_a, dtype=np.int64)
+    if len(edge_a):
+        starts = np.flatnonzero(np.diff(edge_a, prepend=-1))
+        best = np.maximum.reduceat(edge_points - prices[edge_b], starts)
+        held[edge_a[starts]] = np.maximum(best, 0)
+    return held
 
 
 def _solve_flow(
@@ -191,19 +218,56 @@ def match_bipartite(
     ex_start, ex = _exclusions(a_rows, side, excluded)
     clock = solution.timed("setup", started)
     prices = np.zeros(n_b, dtype=np.int64)
+    history: list[np.ndarray] = []  # each pass's prices
+    since = np.zeros(n_a, dtype=np.int64)  # the pass each citizen's threshold is from
     edge_keys = np.zeros(0, dtype=np.int64)
     edge_points = np.zeros(0, dtype=np.int64)
+    edge_a = edge_b = np.zeros(0, dtype=np.int64)
     taken = np.zeros(0, dtype=np.bool_)
     total = 0
-    k = min(FIRST_CANDIDATES, n_b)
     for passes in range(1, max_passes + 1):
-        top, top_points, best = kernels.price_pass(
-            pa, pb, shared, prices, side.start, ex_start, ex, k, min_score
-        )
-        clock = solution.timed("pricing", clock)
+        history.append(prices)
+        if passes == 1:
+            # Every pair scored once, for both sides' best: the first graph.
+            k = min(FIRST_CANDIDATES, n_b)
+            top, top_points, best, threshold, back_rows, back_points, left_out = (
+                kernels.first_pass(
+                    pa, pb, shared, side.start, ex_start, ex, k,
+                    min(BACK_CANDIDATES, n_a), min_score, numba.get_num_threads(),
+                )
+            )  # fmt: skip
+            back = back_rows.ravel() >= 0
+            more_keys = (
+                back_rows.ravel().astype(np.int64) * n_b
+                + np.repeat(np.arange(n_b, dtype=np.int64), back_rows.shape[1])
+            )[back]
+            more_points = back_points.ravel()[back]
+        else:
+            # Only citizens for whom a pair outside the graph might beat the graph's
+            # best are scored again: for the rest the graph's best is their best.
+            k = min(MORE_CANDIDATES, n_b)
+            held = _graph_best(edge_a, edge_b, edge_points, prices, n_a)
+            fallen = np.stack(
+                [np.maximum.reduceat(old - prices, side.start[:-1]) for old in history[:-1]]
+            )
+            outside = kernels.outside_best(
+                pa, pb, side.start, since, fallen, threshold,
+                np.maximum.reduceat(left_out - prices, side.start[:-1]),
+            )  # fmt: skip
+            active = outside > held
+            top, top_points, best, found = kernels.price_pass(
+                pa, pb, shared, prices, side.start, ex_start, ex, k, min_score, active
+            )
+            best = np.where(active, best, held)
+            since[active] = passes - 1
+            threshold[active] = found[active]
+            more_keys = more_points = np.zeros(0, dtype=np.int64)
+        solution.rescored.append(n_a if passes == 1 else int(active.sum()))
+        clock = solution.timed("first pass" if passes == 1 else "pricing", clock)
         bound = int(best.sum() + (cap * prices).sum())
         solution.bound = bound if passes == 1 else min(solution.bound, bound)
         solution.passes = passes
+        solution.trail.append((bound, total))
         if passes > 1 and solution.bound - total <= tolerance * solution.bound:
             break
         filled = top >= 0
@@ -211,14 +275,13 @@ def match_bipartite(
             filled.ravel()
         ]
         new_points = top_points.ravel()[filled.ravel()]
-        keys = np.concatenate([edge_keys, new_keys])
-        points = np.concatenate([edge_points, new_points])
+        keys = np.concatenate([edge_keys, new_keys, more_keys])
+        points = np.concatenate([edge_points, new_points, more_points])
         keys, first = np.unique(keys, return_index=True)
         if len(keys) == len(edge_keys) and passes > 1:
             break  # nothing new: proven optimal (up to the last prices)
         edge_keys, edge_points = keys, points[first]
-        edge_a = (edge_keys // n_b).astype(np.int64)
-        edge_b = (edge_keys % n_b).astype(np.int64)
+        edge_a, edge_b = edge_keys // n_b, edge_keys % n_b
         clock = solution.timed("graph", clock)
         taken = _solve_flow(edge_a, edge_b, edge_points, cap, n_a)
         clock = solution.timed("flow", clock)
@@ -232,9 +295,6 @@ def match_bipartite(
             edge_a, edge_b, edge_points, matched_to, matched_points, used < cap, n_b, n_b + 2
         )
         clock = solution.timed("prices", clock)
-        k = min(MORE_CANDIDATES, n_b)
-    edge_a = edge_keys // n_b
-    edge_b = edge_keys % n_b
     solution.pairs = [
         (int(a_rows[a]), int(side.rows[b]))
         for a, b in zip(edge_a[taken], edge_b[taken], strict=True)
@@ -312,7 +372,7 @@ def match_peers(
     for a, b in doubled.pairs:
         neighbours.setdefault(a, set()).add(b)
         neighbours.setdefault(b, set()).add(a)
-    pairs: list[tuple[int, int]] = []
+    chains: list[tuple[list[tuple[int, int]], bool]] = []
     seen: set[int] = set()
     ends = sorted(node for node, around in neighbours.items() if len(around) == 1)
     for start in [*ends, *sorted(neighbours)]:
@@ -330,8 +390,13 @@ def match_peers(
         links = [(chain[i], chain[i + 1]) for i in range(len(chain) - 1)]
         if is_cycle:
             links.append((chain[-1], chain[0]))
-        weights = _points_of(people, links, min_score)
-        pairs.extend(links[i] for i in _best_along(weights, is_cycle))
+        chains.append((links, is_cycle))
+    # Every link's points at once: one call, not one per chain.
+    weights = iter(_points_of(people, [link for links, _ in chains for link in links], min_score))
+    pairs: list[tuple[int, int]] = []
+    for links, is_cycle in chains:
+        chosen = _best_along([next(weights) for _ in links], is_cycle)
+        pairs.extend(links[i] for i in chosen)
     # Peers the rounding left alone are paired among themselves where that is allowed.
     matched = {person for pair in pairs for person in pair}
     left = np.array(sorted({int(r) for r in rows} - matched), dtype=np.int32)
@@ -356,7 +421,7 @@ def match_peers(
 
 
 def _points_of(people: EncodedPeople, pairs: list[tuple[int, int]], min_score: float) -> list[int]:
-    everyone = people.side(np.arange(people.size, dtype=np.int32))
+    everyone = _everyone(people)
     a_list = np.array([a for a, _ in pairs], dtype=np.int32)
     b_list = np.array([b for _, b in pairs], dtype=np.int32)
     values = kernels.pair_points(everyone, everyone, people.shared(), a_list, b_list, min_score)

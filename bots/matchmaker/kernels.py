@@ -31,6 +31,7 @@ from bots.matchmaker.scoring import (
 )
 
 NONE = -1.0  # the value of a pair a hard rule rules out
+FLOOR = np.iinfo(np.int64).min // 4  # "no pair": far below any points, safe to add to
 # Positions in a side's tuple (EncodedPeople.side); numba wants them as literals below.
 # 0 keys, 1 groups, 2 stems, 3 stem_start, 4 stem_signature, 5 slots, 6 languages,
 # 7 modes, 8 municipality, 9 area, 10 gender, 11 wanted_gender, 12 birth_year,
@@ -168,6 +169,48 @@ def _is_excluded(excluded_start: Any, excluded: Any, i: int, j: int) -> bool:
     return False
 
 
+@numba.njit(inline="always", cache=True)
+def _insert(rows: Any, points: Any, kept: Any, row: int, value: Any, reduced: Any) -> None:
+    """Put ``row`` into a best-first list of partners where its ``reduced`` value belongs."""
+    at = len(kept) - 1
+    while at > 0 and kept[at - 1] < reduced:
+        kept[at] = kept[at - 1]
+        rows[at] = rows[at - 1]
+        points[at] = points[at - 1]
+        at -= 1
+    kept[at] = reduced
+    rows[at] = row
+    points[at] = value
+
+
+@numba.njit(inline="always", cache=True)
+def _replace_least(rows: Any, points: Any, row: int, value: Any) -> Any:
+    """Put ``row`` in place of the least of a min-heap; the new least.
+
+    Fewer points is less; among equal points the later row is less, so a heap
+    keeps the same rows whatever order they came in.
+    """
+    size, at = len(points), 0
+    while True:
+        child = 2 * at + 1
+        if child >= size:
+            break
+        other = child + 1
+        if other < size and (
+            points[other] < points[child]
+            or (points[other] == points[child] and rows[other] > rows[child])
+        ):
+            child = other
+        if points[child] > value or (points[child] == value and rows[child] < row):
+            break
+        points[at] = points[child]
+        rows[at] = rows[child]
+        at = child
+    points[at] = value
+    rows[at] = row
+    return points[0]
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def price_pass(
     pa: Any,
@@ -179,21 +222,26 @@ def price_pass(
     excluded: Any,
     k: int,
     min_score: float,
+    active: Any,
 ) -> Any:
-    """For each ``a``: the ``k`` partners ``b`` with most points less ``prices[b]``.
+    """For each ``active`` ``a``: the ``k`` partners ``b`` with most points less ``prices[b]``.
 
     ``pb`` must be sorted into blocks (``block_start``) of equal languages, modes and
-    area. Returns the partners (positions in ``pb``, -1 for none), their points, and
-    each ``a``'s best points less price (at least 0), which is what the bound needs.
+    area. Returns the partners (positions in ``pb``, -1 for none), their points, each
+    ``a``'s best points less price (at least 0), which is what the bound needs, and a
+    threshold no pair left out of its ``k`` exceeds (points less price; ``FLOOR`` when
+    none was left out). Rows not ``active`` are left empty.
     """
     n = len(pa[17])
     top = np.full((n, k), -1, dtype=np.int32)
     top_points = np.zeros((n, k), dtype=np.int64)
     best = np.zeros(n, dtype=np.int64)
+    threshold = np.full(n, FLOOR, dtype=np.int64)
     blocks = len(block_start) - 1
-    floor = np.iinfo(np.int64).min
     for i in numba.prange(n):
-        reduced = np.full(k, floor, dtype=np.int64)
+        if not active[i]:
+            continue
+        reduced = np.full(k, FLOOR, dtype=np.int64)
         languages, modes, near, area = pa[6][i], pa[7][i], pa[15][i], pa[9][i]
         person = pa[17][i]
         has_exclusions = excluded_start[i + 1] > excluded_start[i]
@@ -210,26 +258,105 @@ def price_pass(
                     continue
                 points = np.int64(np.rint(v * SCALE))
                 r = points - prices[j]
-                if points <= 0 or (r <= reduced[k - 1] and r <= row_best):
+                if points <= 0 or r <= reduced[k - 1]:
                     continue
                 if pb[17][j] == person:
                     continue
                 if has_exclusions and _is_excluded(excluded_start, excluded, i, j):
                     continue
-                if r > row_best:
-                    row_best = r
-                if r > reduced[k - 1]:
-                    at = k - 1
-                    while at > 0 and reduced[at - 1] < r:
-                        reduced[at] = reduced[at - 1]
-                        top[i, at] = top[i, at - 1]
-                        top_points[i, at] = top_points[i, at - 1]
-                        at -= 1
-                    reduced[at] = r
-                    top[i, at] = j
-                    top_points[i, at] = points
+                row_best = max(row_best, r)
+                _insert(top[i], top_points[i], reduced, j, points, r)
         best[i] = row_best
-    return top, top_points, best
+        threshold[i] = reduced[k - 1]
+    return top, top_points, best, threshold
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def first_pass(
+    pa: Any,
+    pb: Any,
+    shared: Any,
+    block_start: Any,
+    excluded_start: Any,
+    excluded: Any,
+    k: int,
+    back: int,
+    min_score: float,
+    chunks: int,
+) -> Any:
+    """:func:`price_pass` with no prices, which also keeps each ``b``'s ``back`` best ``a``.
+
+    Every pair is scored once for both lists. Keeping the partners' side too is what
+    makes the first prices good: a popular partner's price is set by the people who
+    compete for it, not only by those who happen to rank it first.
+
+    Returns what :func:`price_pass` does, then for each ``b``: its best ``a`` rows
+    (-1 for none) with their points, and a bound on the points of any pair of it
+    left out of those (``FLOOR`` when none was).
+    """
+    n, n_b = len(pa[17]), len(pb[17])
+    top = np.full((n, k), -1, dtype=np.int32)
+    top_points = np.zeros((n, k), dtype=np.int64)
+    best = np.zeros(n, dtype=np.int64)
+    threshold = np.full(n, FLOOR, dtype=np.int64)
+    # Each chunk of a's keeps the best ``back + 1`` of each b, merged at the end into
+    # the best ``back`` and the best left out: the same whatever the number of
+    # chunks. A list is a heap with its least at the root; ``cut`` repeats the roots
+    # side by side, for a quick look.
+    heap_rows = np.full((chunks, n_b, back + 1), -1, dtype=np.int32)
+    heap_points = np.full((chunks, n_b, back + 1), FLOOR, dtype=np.int64)
+    cut = np.full((chunks, n_b), FLOOR, dtype=np.int64)
+    blocks = len(block_start) - 1
+    size = (n + chunks - 1) // chunks
+    for c in numba.prange(chunks):
+        for i in range(c * size, min(n, (c + 1) * size)):
+            reduced = np.full(k, FLOOR, dtype=np.int64)
+            languages, modes, near, area = pa[6][i], pa[7][i], pa[15][i], pa[9][i]
+            person = pa[17][i]
+            has_exclusions = excluded_start[i + 1] > excluded_start[i]
+            row_best = np.int64(0)
+            for block in range(blocks):
+                first = block_start[block]
+                if (pb[6][first] & languages) == 0 or (pb[7][first] & modes) == 0:
+                    continue
+                if near and pb[9][first] != area:
+                    continue
+                for j in range(first, block_start[block + 1]):
+                    v = _value_of_compatible(pa, i, pb, j, shared)
+                    if v <= min_score:
+                        continue
+                    points = np.int64(np.rint(v * SCALE))
+                    if points <= 0 or (points <= reduced[k - 1] and points <= cut[c, j]):
+                        continue
+                    if pb[17][j] == person:
+                        continue
+                    if has_exclusions and _is_excluded(excluded_start, excluded, i, j):
+                        continue
+                    row_best = max(row_best, points)
+                    if points > reduced[k - 1]:
+                        _insert(top[i], top_points[i], reduced, j, points, points)
+                    if points > cut[c, j]:
+                        cut[c, j] = _replace_least(heap_rows[c, j], heap_points[c, j], i, points)
+            best[i] = row_best
+            threshold[i] = reduced[k - 1]
+    back_rows = np.full((n_b, back), -1, dtype=np.int32)
+    back_points = np.zeros((n_b, back), dtype=np.int64)
+    left_out = np.full(n_b, FLOOR, dtype=np.int64)
+    for j in numba.prange(n_b):
+        # Best first, then by row, so that equals fall the same way every time.
+        merged_rows = heap_rows[:, j, :].ravel()
+        merged_points = heap_points[:, j, :].ravel()
+        by_row = np.argsort(merged_rows, kind="mergesort")
+        order = by_row[np.argsort(-merged_points[by_row], kind="mergesort")]
+        for taken, o in enumerate(order):
+            if merged_rows[o] < 0:
+                break  # the rest are empty places
+            if taken == back:
+                left_out[j] = merged_points[o]  # the best of those left out
+                break
+            back_rows[j, taken] = merged_rows[o]
+            back_points[j, taken] = merged_points[o]
+    return top, top_points, best, threshold, back_rows, back_points, left_out
 
 
 @numba.njit(nogil=True, cache=True)
@@ -267,3 +394,35 @@ def volunteer_prices(
         if not changed:
             break
     return prices
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def outside_best(
+    pa: Any, pb: Any, block_start: Any, since: Any, fallen: Any, threshold: Any, most: Any
+) -> Any:
+    """For each ``a``: a bound on its best pair *outside* the graph at today's prices.
+
+    Two things bound such a pair (points less today's price). From ``a``'s side:
+    ``threshold[i]`` bounded it at the prices of pass ``since[i]``, and
+    ``fallen[s, block]`` is the most any partner of the block got cheaper since pass
+    ``s``. From the partners' side: ``most[block]``, the most any partner of the
+    block leaves outside the graph, less its price today.
+    """
+    n = len(pa[17])
+    out = np.empty(n, dtype=np.int64)
+    blocks = len(block_start) - 1
+    for i in numba.prange(n):
+        s = since[i]
+        languages, modes, near, area = pa[6][i], pa[7][i], pa[15][i], pa[9][i]
+        best = FLOOR
+        for block in range(blocks):
+            first = block_start[block]
+            if (pb[6][first] & languages) == 0 or (pb[7][first] & modes) == 0:
+                continue
+            if near and pb[9][first] != area:
+                continue
+            here = min(threshold[i] + fallen[s, block], most[block])
+            if here > best:
+                best = here
+        out[i] = best
+    return out

@@ -16,7 +16,7 @@ from bots.matchmaker.assignment import (
     match_peers,
     plan_round,
 )
-from bots.matchmaker.encoded import SCALE, encode
+from bots.matchmaker.encoded import SCALE, EncodedPeople, encode
 from bots.matchmaker.population import population
 from bots.matchmaker.scoring import (
     SLOTS,
@@ -174,6 +174,68 @@ def test_the_bound_is_never_below_the_best_total_even_after_few_passes(
     proven = engine.match_bipartite(coded, citizens, volunteers, capacity)
     assert proven.total / SCALE == pytest.approx(best, abs=1e-5)
     assert proven.ratio == 1.0
+
+
+def sides(people: list[Profile]) -> tuple[EncodedPeople, np.ndarray, np.ndarray, np.ndarray]:
+    coded = encode(people, weights=interest_weights(people), today_year=YEAR)
+    citizens = np.array([i for i, p in enumerate(people) if p.role == "citizen"], dtype=np.int32)
+    volunteers = np.array([i for i, p in enumerate(people) if p.role == "volunteer"], np.int32)
+    capacity = np.array([people[i].capacity for i in volunteers], dtype=np.int64)
+    return coded, citizens, volunteers, capacity
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3, 7])
+def test_the_first_pass_keeps_both_sides_best_and_bounds_what_it_left_out(
+    medium: tuple[list[Profile], float, float], chunks: int
+) -> None:
+    people, _, _ = medium
+    coded, citizens, volunteers, _ = sides(people)
+    side = engine._blocks(coded, volunteers)
+    pa, pb = coded.side(citizens), coded.side(side.rows)
+    none_start, none = np.zeros(len(citizens) + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    k, back = 3, 5
+    found = kernels.first_pass(
+        pa, pb, coded.shared(), side.start, none_start, none, k, back, 0.0, chunks
+    )
+    top, _, best, threshold, back_rows, back_points, left_out = found
+    # Every pair by brute force: points (or -1 where not allowed).
+    a_pos, b_pos = np.meshgrid(np.arange(len(citizens)), np.arange(len(side.rows)), indexing="ij")
+    points = kernels.pair_points(
+        pa, pb, coded.shared(), a_pos.ravel().astype(np.int32), b_pos.ravel().astype(np.int32), 0.0
+    ).reshape(a_pos.shape)
+    assert (best == np.maximum(points.max(axis=1), 0)).all()
+    for i in range(len(citizens)):
+        kept = set(top[i][top[i] >= 0].tolist())
+        allowed = np.flatnonzero(points[i] > 0)
+        assert len(kept) == min(k, len(allowed))
+        for j in set(allowed.tolist()) - kept:
+            assert points[i, j] <= threshold[i] and points[i, j] <= min(points[i, list(kept)])
+    for j in range(len(side.rows)):
+        kept_rows = [int(a) for a in back_rows[j] if a >= 0]
+        allowed = np.flatnonzero(points[:, j] > 0)
+        # The best `back` by points, then by row: the same however the work was split.
+        expected = sorted(allowed.tolist(), key=lambda a: (-points[a, j], a))
+        assert kept_rows == expected[:back]
+        assert back_points[j][: len(kept_rows)].tolist() == [points[a, j] for a in kept_rows]
+        assert left_out[j] == (points[expected[back], j] if len(expected) > back else kernels.FLOOR)
+
+
+def test_citizens_the_graph_already_serves_are_not_scored_again_and_the_bound_holds(
+    medium: tuple[list[Profile], float, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people, best, _ = medium
+    coded, citizens, volunteers, capacity = sides(people)
+    # Tiny candidate lists: many passes, each scoring only some citizens again.
+    monkeypatch.setattr(engine, "FIRST_CANDIDATES", 1)
+    monkeypatch.setattr(engine, "BACK_CANDIDATES", 1)
+    monkeypatch.setattr(engine, "MORE_CANDIDATES", 1)
+    solution = engine.match_bipartite(coded, citizens, volunteers, capacity, max_passes=40)
+    assert solution.passes > 2
+    assert any(0 < n < len(citizens) for n in solution.rescored[1:])
+    for bound, _ in solution.trail:
+        assert bound / SCALE >= best - 1e-6
+    assert solution.total / SCALE == pytest.approx(best, abs=1e-5)
+    assert solution.ratio == 1.0
 
 
 def test_peers_beyond_the_exact_size_get_a_bound_that_holds(
