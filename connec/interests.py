@@ -23,7 +23,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -185,10 +185,14 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# Stemming is most of the time it takes to understand someone's words, and a round
+# reads everyone's: the same few thousand words are stemmed once.
+@lru_cache(maxsize=65_536)
 def _danish_stems(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(_danish().stemWords(list(tokens)))
 
 
+@lru_cache(maxsize=65_536)
 def _english_stems(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(_english().stemWords(list(tokens)))
 
@@ -332,8 +336,12 @@ def _taxonomy_words() -> Vocabulary:
     return Vocabulary(t for t in _words_as_written() if len(t) >= 4)
 
 
+@lru_cache(maxsize=65_536)
 def _mended(token: str) -> str:
-    """A word as typed, or the taxonomy word it clearly is a typo of."""
+    """A word as typed, or the taxonomy word it clearly is a typo of.
+
+    Remembered: a round reads every person's own words, and people share words.
+    """
     words = _taxonomy_words()
     if token in _FILLER or token in _words_as_written() or len(token) < 4 or token.isdecimal():
         return token
