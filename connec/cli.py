@@ -367,7 +367,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.part == "scheduler" and args.real:
         from bots.scheduler.bench_real import main as real
 
-        return real(_settings(args), console, args.real, args.crash, args.postgres)
+        return real(_settings(args), console, args.real, args.crash, args.postgres, args.redis)
     if args.part == "federation":
         from bots.matchmaker.bench_federation import main as bench_federation
 
@@ -557,6 +557,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="with --real: Synapse on PostgreSQL, as in production (a throw-away database "
         "is made on the server at URL, e.g. postgresql://postgres@127.0.0.1:5432/test)",
+    )
+    bench.add_argument(
+        "--redis",
+        metavar="URL",
+        help="with --real and --postgres: a Synapse worker beside the main process, joined "
+        "through Redis at URL (e.g. redis://127.0.0.1:6379/0), which answers the people's "
+        "syncs, as docs/production.md routes them",
     )
     bench.add_argument(
         "--size", choices=["1k", "10k", "100k"], default="10k", help="match: citizens (default 10k)"

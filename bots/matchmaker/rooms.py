@@ -20,7 +20,7 @@ import nio
 from sqlalchemy import select
 
 from bots.common.commands import Where
-from bots.common.runtime import BotRuntime, MessageContext, txn_id
+from bots.common.runtime import MAKING_AT_ONCE, BotRuntime, MessageContext, txn_id
 from bots.matchmaker import jobs
 from bots.matchmaker.profiles import first_name
 from bots.matchmaker.proposals import answer_reaction, answer_word, reasons_of
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 WORKER = jobs.ROOMS
 MARKER = "io.connec.match"
 UNFINISHED = ("accepted", "room_created", "invited")
-# Visit rooms made at once (the matchmaker is exempt from Synapse's rate limits).
-PARALLEL_MATCHES = 8
 ADMIN_ONLY = 100
 # State people may set: joining calls (MatrixRTC call membership).
 CALL_STATE = ("org.matrix.msc3401.call.member", "m.call.member")
@@ -275,7 +273,7 @@ async def advance_all(runtime: BotRuntime) -> None:
             )
         ).all()
     # Many yeses in one evening: rooms are made side by side, each match's steps in order.
-    gate = asyncio.Semaphore(PARALLEL_MATCHES)
+    gate = asyncio.Semaphore(MAKING_AT_ONCE)
 
     async def one(match_id: int) -> None:
         async with gate:

@@ -8,13 +8,12 @@ import logging
 
 from sqlalchemy import or_, select
 
-from bots.common.runtime import BotRuntime, txn_id
+from bots.common.runtime import MAKING_AT_ONCE, BotRuntime, txn_id
 from bots.matchmaker import jobs
 from connec.models import DirectRoom, Person, real_person
 from connec.people import MATCHABLE_ROLES
 
 WORKER = jobs.WELCOME
-PARALLEL_WELCOMES = 8
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +35,7 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
             )
         ).all()
     # After a large import, rooms are opened side by side.
-    gate = asyncio.Semaphore(PARALLEL_WELCOMES)
+    gate = asyncio.Semaphore(MAKING_AT_ONCE)
 
     async def one(matrix_id: str) -> None:
         # Opening the room says welcome (see Matchmaker.on_direct_room_opened). One
