@@ -51,8 +51,8 @@ from connec.synapse_admin import SynapseAdmin, SynapseError
 
 log = logging.getLogger(__name__)
 
-# Rooms a bot makes at once when many are due together (a matching round's yeses, a
-# large import's welcomes). Synapse persists the events of requests in flight
+# Visit rooms the matchmaker makes at once when many are due together (a matching
+# round's yeses). Synapse persists the events of requests in flight
 # together, so more at once is faster, not only more parallel: 100 visit rooms took
 # 39 s with 8 at once and 23 s with 32 (`connec bench scheduler --real 100`). The
 # bots are exempt from Synapse's rate limits; the number bounds the burst.

@@ -8,12 +8,16 @@ import logging
 
 from sqlalchemy import or_, select
 
-from bots.common.runtime import MAKING_AT_ONCE, BotRuntime, txn_id
+from bots.common.runtime import BotRuntime, txn_id
 from bots.matchmaker import jobs
 from connec.models import DirectRoom, Person, real_person
 from connec.people import MATCHABLE_ROLES
 
 WORKER = jobs.WELCOME
+# Welcomes opened at once after a large import. Fewer than the visit rooms of a round
+# (runtime.MAKING_AT_ONCE): an import can bring thousands, and people who already
+# talk with the bot meanwhile must keep getting answers.
+PARALLEL_WELCOMES = 8
 log = logging.getLogger(__name__)
 
 
@@ -35,7 +39,7 @@ async def welcome_new_people(runtime: BotRuntime) -> None:
             )
         ).all()
     # After a large import, rooms are opened side by side.
-    gate = asyncio.Semaphore(MAKING_AT_ONCE)
+    gate = asyncio.Semaphore(PARALLEL_WELCOMES)
 
     async def one(matrix_id: str) -> None:
         # Opening the room says welcome (see Matchmaker.on_direct_room_opened). One
