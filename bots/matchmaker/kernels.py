@@ -170,6 +170,25 @@ def _is_excluded(excluded_start: Any, excluded: Any, i: int, j: int) -> bool:
 
 
 @numba.njit(inline="always", cache=True)
+def _block_fits(pa: Any, i: int, pb: Any, first: int) -> bool:
+    """Whether ``a`` may meet the block of partners that starts at ``first``: a shared
+    language and contact mode, and the same area when ``a`` wants someone near."""
+    if (pb[6][first] & pa[6][i]) == 0 or (pb[7][first] & pa[7][i]) == 0:
+        return False
+    return not (pa[15][i] and pb[9][first] != pa[9][i])
+
+
+@numba.njit(inline="always", cache=True)
+def _ruled_out(
+    pa: Any, i: int, pb: Any, j: int, excluded_start: Any, excluded: Any, has_exclusions: bool
+) -> bool:
+    """Whether a pair is never proposed: one person on both sides, or an excluded pair."""
+    if pb[17][j] == pa[17][i]:
+        return True
+    return has_exclusions and _is_excluded(excluded_start, excluded, i, j)
+
+
+@numba.njit(inline="always", cache=True)
 def _insert(rows: Any, points: Any, kept: Any, row: int, value: Any, reduced: Any) -> None:
     """Put ``row`` into a best-first list of partners where its ``reduced`` value belongs."""
     at = len(kept) - 1
@@ -242,27 +261,18 @@ def price_pass(
         if not active[i]:
             continue
         reduced = np.full(k, FLOOR, dtype=np.int64)
-        languages, modes, near, area = pa[6][i], pa[7][i], pa[15][i], pa[9][i]
-        person = pa[17][i]
         has_exclusions = excluded_start[i + 1] > excluded_start[i]
         row_best = np.int64(0)
         for block in range(blocks):
             first = block_start[block]
-            if (pb[6][first] & languages) == 0 or (pb[7][first] & modes) == 0:
-                continue
-            if near and pb[9][first] != area:
+            if not _block_fits(pa, i, pb, first):
                 continue
             for j in range(first, block_start[block + 1]):
-                v = _value_of_compatible(pa, i, pb, j, shared)
-                if v <= min_score:
-                    continue
-                points = np.int64(np.rint(v * SCALE))
+                points = _points(_value_of_compatible(pa, i, pb, j, shared), min_score)
                 r = points - prices[j]
-                if points <= 0 or r <= reduced[k - 1]:
+                if points < 0 or r <= reduced[k - 1]:
                     continue
-                if pb[17][j] == person:
-                    continue
-                if has_exclusions and _is_excluded(excluded_start, excluded, i, j):
+                if _ruled_out(pa, i, pb, j, excluded_start, excluded, has_exclusions):
                     continue
                 row_best = max(row_best, r)
                 _insert(top[i], top_points[i], reduced, j, points, r)
@@ -311,26 +321,17 @@ def first_pass(
     for c in numba.prange(chunks):
         for i in range(c * size, min(n, (c + 1) * size)):
             reduced = np.full(k, FLOOR, dtype=np.int64)
-            languages, modes, near, area = pa[6][i], pa[7][i], pa[15][i], pa[9][i]
-            person = pa[17][i]
             has_exclusions = excluded_start[i + 1] > excluded_start[i]
             row_best = np.int64(0)
             for block in range(blocks):
                 first = block_start[block]
-                if (pb[6][first] & languages) == 0 or (pb[7][first] & modes) == 0:
-                    continue
-                if near and pb[9][first] != area:
+                if not _block_fits(pa, i, pb, first):
                     continue
                 for j in range(first, block_start[block + 1]):
-                    v = _value_of_compatible(pa, i, pb, j, shared)
-                    if v <= min_score:
+                    points = _points(_value_of_compatible(pa, i, pb, j, shared), min_score)
+                    if points < 0 or (points <= reduced[k - 1] and points <= cut[c, j]):
                         continue
-                    points = np.int64(np.rint(v * SCALE))
-                    if points <= 0 or (points <= reduced[k - 1] and points <= cut[c, j]):
-                        continue
-                    if pb[17][j] == person:
-                        continue
-                    if has_exclusions and _is_excluded(excluded_start, excluded, i, j):
+                    if _ruled_out(pa, i, pb, j, excluded_start, excluded, has_exclusions):
                         continue
                     row_best = max(row_best, points)
                     if points > reduced[k - 1]:
@@ -413,13 +414,9 @@ def outside_best(
     blocks = len(block_start) - 1
     for i in numba.prange(n):
         s = since[i]
-        languages, modes, near, area = pa[6][i], pa[7][i], pa[15][i], pa[9][i]
         best = FLOOR
         for block in range(blocks):
-            first = block_start[block]
-            if (pb[6][first] & languages) == 0 or (pb[7][first] & modes) == 0:
-                continue
-            if near and pb[9][first] != area:
+            if not _block_fits(pa, i, pb, block_start[block]):
                 continue
             here = min(threshold[i] + fallen[s, block], most[block])
             if here > best:
